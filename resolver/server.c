@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The control thread: starts the workers, publishes rulesets (at start and on reload), serves
+ * the control socket, handles signals and keeps the numbers `lanhmanh status` shows.
+ */
+#include "resolver/server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include "config.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "resolver/cache.h"
+#include "resolver/control.h"
+#include "resolver/forward.h"
+#include "resolver/wire.h"
+#include "resolver/worker.h"
+#include "version.h"
+
+#define CACHE_SHARDS 64
+#define QPS_WINDOW 10 /* seconds */
+
+struct control {
+	struct rsv_server *s;
+	uv_loop_t loop;
+	uv_pipe_t listener;
+	bool listening;
+	uv_signal_t sighup, sigterm, sigint;
+	uv_timer_t tick;
+	uint64_t qps_samples[QPS_WINDOW + 1]; /**< total queries, one per second, ring */
+	unsigned qps_next, qps_filled;
+	bool stopping;
+};
+
+struct control_conn {
+	uv_pipe_t pipe;
+	struct control *ctl;
+	char line[RSV_CONTROL_MAX_LINE];
+	size_t len;
+	uv_write_t write;
+	struct core_buf reply;
+	bool replied;
+};
+
+/* ---- sd_notify -------------------------------------------------------------------------- */
+
+void rsv_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || !*path)
+		return;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t len = strlen(path);
+	if (len >= sizeof(sun.sun_path))
+		return;
+	memcpy(sun.sun_path, path, len);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0'; /* abstract namespace */
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	socklen_t slen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun, slen) < 0)
+		core_log_debug("rsv", "sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+/* ---- rulesets --------------------------------------------------------------------------- */
+
+static bool same_addr(const struct cfg_addr *a, const struct cfg_addr *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+static struct rsv_ruleset *ruleset_free(struct rsv_ruleset *rs)
+{
+	if (!rs)
+		return NULL;
+	pol_networks_free(rs->networks);
+	cfg_free(rs->cfg);
+	return core_free(rs);
+}
+
+/* Build the ruleset of @cfg (taking ownership of it on success). */
+static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t generation,
+			 struct rsv_ruleset **out_rs)
+{
+	struct rsv_ruleset *rs = core_calloc(1, sizeof(*rs));
+	if (!rs)
+		return -ENOMEM;
+	int r = pol_networks_new(cfg, &rs->networks);
+	if (r != 0)
+		goto out_free;
+	unsigned n_up = atomic_load(&s->n_upstreams);
+	for (size_t i = 0; i < cfg->server.n_forwarders && i < RSV_MAX_UPSTREAMS; i++) {
+		const struct cfg_addr *a = &cfg->server.forwarders[i];
+		unsigned idx;
+		for (idx = 0; idx < n_up; idx++) {
+			if (same_addr(&s->upstreams[idx].addr, a))
+				break;
+		}
+		if (idx == n_up) {
+			if (n_up == RSV_MAX_UPSTREAMS) {
+				core_log_err("rsv", "more than %d distinct forwarders since start; restart to use '%s'",
+					     RSV_MAX_UPSTREAMS, a->text);
+				r = CORE_ELIMIT;
+				goto out_free;
+			}
+			struct rsv_upstream *u = &s->upstreams[n_up];
+			u->addr = *a;
+			atomic_store(&u->backoff_ms, RSV_UPSTREAM_BACKOFF_MIN_MS);
+			atomic_store(&s->n_upstreams, ++n_up);
+		}
+		rs->forwarders[rs->n_forwarders++] = (uint8_t)idx;
+	}
+	rs->cfg = cfg;
+	rs->generation = generation;
+	rs->loaded_at = core_clock_wall_s();
+	*out_rs = rs;
+	return 0;
+out_free:
+	pol_networks_free(rs->networks);
+	core_free(rs);
+	return r;
+}
+
+static void apply_log_level(const struct cfg_root *cfg)
+{
+	int level = cfg->server.log_level ? core_log_level_parse(cfg->server.log_level) : -1;
+	core_log_set_level(level >= 0 ? (enum core_log_level)level : CORE_LOG_INFO);
+}
+
+static void format_diags(const struct cfg_diags *d, struct core_buf *out)
+{
+	char line[1024];
+	for (size_t i = 0; i < d->n; i++) {
+		cfg_diag_format(&d->v[i], line, sizeof(line));
+		if (out)
+			(void)core_buf_printf(out, "%s\n", line);
+		if (d->v[i].warning)
+			core_log_warn("cfg", "%s", line);
+		else
+			core_log_err("cfg", "%s", line);
+	}
+}
+
+/* Load the config file again and publish it. Diagnostics go to the log and to @out. */
+static int server_reload(struct rsv_server *s, struct core_buf *out)
+{
+	rsv_notify("RELOADING=1");
+	struct cfg_root *cfg = NULL;
+	struct cfg_diags diags = {0};
+	int r = cfg_load(s->config_path, &cfg, &diags);
+	format_diags(&diags, out);
+	cfg_diags_clear(&diags);
+	if (r != 0) {
+		core_log_err("rsv", "reload of '%s' refused (%s); the running configuration stays",
+			     s->config_path, core_strerror(r));
+		rsv_notify("READY=1\nSTATUS=reload refused; previous configuration running");
+		return r;
+	}
+	struct rsv_ruleset *old = s->ruleset;
+	bool listen_changed = cfg->server.n_listen != s->n_listen;
+	for (size_t i = 0; !listen_changed && i < s->n_listen; i++)
+		listen_changed = !same_addr(&cfg->server.listen[i], &s->listen[i]);
+	if (listen_changed)
+		core_log_warn("rsv", "server.listen changed: restart lanhmanhd to apply it, ignoring");
+	if (cfg->server.workers != old->cfg->server.workers)
+		core_log_warn("rsv", "server.workers changed: restart lanhmanhd to apply it, ignoring");
+	struct rsv_ruleset *rs;
+	r = ruleset_build(s, cfg, old->generation + 1, &rs);
+	if (r != 0) {
+		cfg_free(cfg);
+		if (out)
+			(void)core_buf_printf(out, "cannot build the new ruleset: %s\n",
+					      core_strerror(r));
+		rsv_notify("READY=1");
+		return r;
+	}
+	apply_log_level(cfg);
+	rsv_cache_set_limit(s->cache, cfg->server.cache_size_bytes);
+	rcu_xchg_pointer(&s->ruleset, rs);
+	synchronize_rcu();
+	ruleset_free(old);
+	core_log_notice("rsv", "configuration '%s' reloaded (generation %llu)", s->config_path,
+			(unsigned long long)rs->generation);
+	rsv_notify("READY=1\nSTATUS=configuration reloaded");
+	return 0;
+}
+
+/* ---- status ----------------------------------------------------------------------------- */
+
+static void format_time(int64_t t, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static double qps(const struct control *ctl)
+{
+	if (ctl->qps_filled < 2)
+		return 0.0;
+	unsigned n = ctl->qps_filled - 1;
+	unsigned newest = (ctl->qps_next + QPS_WINDOW) % (QPS_WINDOW + 1);
+	unsigned oldest = (newest + QPS_WINDOW + 1 - n) % (QPS_WINDOW + 1);
+	return (double)(ctl->qps_samples[newest] - ctl->qps_samples[oldest]) / n;
+}
+
+static void cmd_status(struct control *ctl, struct core_buf *out)
+{
+	struct rsv_server *s = ctl->s;
+	const struct rsv_ruleset *rs = s->ruleset;
+	uint64_t c[CMPL_COUNTER_COUNT];
+	cmpl_counters_sum(s->counters, s->n_workers, c);
+	struct rsv_cache_stats cs;
+	rsv_cache_get_stats(s->cache, &cs);
+	char loaded[32];
+	format_time(rs->loaded_at, loaded, sizeof(loaded));
+	uint64_t lookups = cs.hits + cs.misses;
+	uint64_t now = core_clock_mono_ms();
+	(void)core_buf_printf(out, "version: %s (%s)\n", PACKAGE_VERSION, LM_VCS_VERSION);
+	(void)core_buf_printf(out, "uptime: %llus\n",
+			      (unsigned long long)((now - s->started_ms) / 1000));
+	(void)core_buf_printf(out, "config: %s (generation %llu, loaded %s)\n", s->config_path,
+			      (unsigned long long)rs->generation, loaded);
+	(void)core_buf_printf(out, "mode: forward\nworkers: %u\n", s->n_workers);
+	for (unsigned i = 0; i < s->n_listen; i++)
+		(void)core_buf_printf(out, "listen: %s (udp, tcp)\n", s->listen[i].text);
+	(void)core_buf_printf(out, "networks: %zu\n", pol_networks_count(rs->networks));
+	(void)core_buf_printf(out, "queries: %llu (tcp %llu)\n",
+			      (unsigned long long)c[CMPL_QUERIES],
+			      (unsigned long long)c[CMPL_QUERIES_TCP]);
+	(void)core_buf_printf(out, "qps: %.1f (last %u s)\n", qps(ctl),
+			      ctl->qps_filled > 1 ? ctl->qps_filled - 1 : 0);
+	(void)core_buf_printf(out,
+			      "cache: %llu entries, %llu of %llu bytes, hit rate %.1f%% (hits %llu, stale %llu, misses %llu, evictions %llu)\n",
+			      (unsigned long long)cs.entries, (unsigned long long)cs.bytes,
+			      (unsigned long long)cs.max_bytes,
+			      lookups ? 100.0 * (double)cs.hits / (double)lookups : 0.0,
+			      (unsigned long long)cs.hits, (unsigned long long)cs.stale_hits,
+			      (unsigned long long)cs.misses, (unsigned long long)cs.evictions);
+	(void)core_buf_printf(out,
+			      "answers: refused %llu, formerr %llu, servfail %llu, truncated %llu, dropped %llu\n",
+			      (unsigned long long)c[CMPL_REFUSED],
+			      (unsigned long long)c[CMPL_FORMERR],
+			      (unsigned long long)c[CMPL_SERVFAIL],
+			      (unsigned long long)c[CMPL_TRUNCATED],
+			      (unsigned long long)c[CMPL_DROPPED]);
+	(void)core_buf_printf(out, "tcp_connections: %u\n", atomic_load(&s->tcp_conns));
+	for (unsigned i = 0; i < rs->n_forwarders; i++) {
+		const struct rsv_upstream *u = &s->upstreams[rs->forwarders[i]];
+		bool up = rsv_upstream_is_up(u, now) && atomic_load(&u->dead_until_ms) == 0;
+		uint64_t dead = atomic_load(&u->dead_until_ms);
+		(void)core_buf_printf(out,
+				      "upstream %s: %s, srtt %.1f ms, sent %llu, answered %llu, timeouts %llu, errors %llu, consecutive failures %u",
+				      u->addr.text, up ? "up" : "down",
+				      atomic_load(&u->srtt_us) / 1000.0,
+				      (unsigned long long)atomic_load(&u->sent),
+				      (unsigned long long)atomic_load(&u->answered),
+				      (unsigned long long)atomic_load(&u->timeouts),
+				      (unsigned long long)atomic_load(&u->errors),
+				      atomic_load(&u->fails));
+		if (!up && dead > now)
+			(void)core_buf_printf(out, ", next probe in %llu ms",
+					      (unsigned long long)(dead - now));
+		(void)core_buf_add(out, "\n", 1);
+	}
+	(void)core_buf_printf(out, "memory: %llu bytes allocated\n",
+			      (unsigned long long)core_alloc_live_bytes());
+}
+
+static void cmd_stats(struct control *ctl, struct core_buf *out)
+{
+	struct rsv_server *s = ctl->s;
+	uint64_t c[CMPL_COUNTER_COUNT];
+	cmpl_counters_sum(s->counters, s->n_workers, c);
+	for (unsigned k = 0; k < CMPL_COUNTER_COUNT; k++)
+		(void)core_buf_printf(out, "%s %llu\n", cmpl_counter_name(k),
+				      (unsigned long long)c[k]);
+	struct rsv_cache_stats cs;
+	rsv_cache_get_stats(s->cache, &cs);
+	(void)core_buf_printf(out, "cache_entries %llu\ncache_bytes %llu\ncache_evictions %llu\n",
+			      (unsigned long long)cs.entries, (unsigned long long)cs.bytes,
+			      (unsigned long long)cs.evictions);
+}
+
+/* Run control command @line; the reply (status line first) goes to @out. */
+static void control_dispatch(struct control *ctl, char *line, struct core_buf *out)
+{
+	char *arg = strchr(line, ' ');
+	if (arg) {
+		*arg++ = '\0';
+		while (*arg == ' ')
+			arg++;
+	}
+	if (strcmp(line, "status") == 0) {
+		(void)core_buf_add(out, RSV_CONTROL_OK, strlen(RSV_CONTROL_OK));
+		cmd_status(ctl, out);
+	} else if (strcmp(line, "stats") == 0) {
+		(void)core_buf_add(out, RSV_CONTROL_OK, strlen(RSV_CONTROL_OK));
+		cmd_stats(ctl, out);
+	} else if (strcmp(line, "reload") == 0) {
+		struct core_buf diag;
+		core_buf_init(&diag, 64 * 1024);
+		int r = server_reload(ctl->s, &diag);
+		(void)core_buf_printf(out, "%s%s%s", r == 0 ? RSV_CONTROL_OK : RSV_CONTROL_ERROR,
+				      core_buf_str(&diag),
+				      r == 0 ? "reloaded\n"
+					     : "reload refused; the running configuration stays\n");
+		core_buf_deinit(&diag);
+	} else if (strcmp(line, "flush") == 0) {
+		uint8_t name[RSV_MAX_NAME];
+		size_t len = 0;
+		if (arg && *arg && (len = rsv_wire_name_from_text(arg, name)) == 0) {
+			(void)core_buf_printf(out, "%s'%s' is not a domain name\n",
+					      RSV_CONTROL_ERROR, arg);
+			return;
+		}
+		uint64_t n = rsv_cache_flush(ctl->s->cache, len ? name : NULL, len);
+		core_log_info("rsv", "cache flush%s%s: %llu entries removed", len ? " of " : "",
+			      len ? arg : "", (unsigned long long)n);
+		(void)core_buf_printf(out, "%sflushed %llu entries\n", RSV_CONTROL_OK,
+				      (unsigned long long)n);
+	} else {
+		(void)core_buf_printf(out, "%sunknown command '%s'; expected status, stats, reload or flush [NAME]\n",
+				      RSV_CONTROL_ERROR, line);
+	}
+}
+
+/* ---- control socket --------------------------------------------------------------------- */
+
+static void cconn_close_cb(uv_handle_t *h)
+{
+	struct control_conn *cc = h->data;
+	core_buf_deinit(&cc->reply);
+	core_free(cc);
+}
+
+static void cconn_write_cb(uv_write_t *req, int status)
+{
+	struct control_conn *cc = req->data;
+	uv_close((uv_handle_t *)&cc->pipe, cconn_close_cb);
+}
+
+static void cconn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct control_conn *cc = h->data;
+	*buf = uv_buf_init(cc->line + cc->len, (unsigned)(sizeof(cc->line) - 1 - cc->len));
+}
+
+static void cconn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct control_conn *cc = st->data;
+	if (cc->replied)
+		return;
+	if (nread < 0) {
+		uv_close((uv_handle_t *)&cc->pipe, cconn_close_cb);
+		return;
+	}
+	cc->len += (size_t)nread;
+	cc->line[cc->len] = '\0';
+	char *nl = strchr(cc->line, '\n');
+	if (!nl && cc->len < sizeof(cc->line) - 1)
+		return;
+	if (nl)
+		*nl = '\0';
+	cc->replied = true;
+	uv_read_stop(st);
+	core_buf_init(&cc->reply, 1 << 20);
+	control_dispatch(cc->ctl, cc->line, &cc->reply);
+	uv_buf_t b = uv_buf_init((char *)core_buf_str(&cc->reply), (unsigned)cc->reply.len);
+	cc->write.data = cc;
+	if (uv_write(&cc->write, st, &b, 1, cconn_write_cb) != 0)
+		uv_close((uv_handle_t *)&cc->pipe, cconn_close_cb);
+}
+
+static void control_accept_cb(uv_stream_t *listener, int status)
+{
+	struct control *ctl = listener->data;
+	if (status < 0)
+		return;
+	struct control_conn *cc = core_calloc(1, sizeof(*cc));
+	if (!cc)
+		return;
+	cc->ctl = ctl;
+	uv_pipe_init(&ctl->loop, &cc->pipe, 0);
+	cc->pipe.data = cc;
+	if (uv_accept(listener, (uv_stream_t *)&cc->pipe) != 0 ||
+	    uv_read_start((uv_stream_t *)&cc->pipe, cconn_alloc_cb, cconn_read_cb) != 0)
+		uv_close((uv_handle_t *)&cc->pipe, cconn_close_cb);
+}
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+	if (len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* True when a live daemon answers on the socket at @path. */
+static bool socket_in_use(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return false;
+	strcpy(sun.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool used = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return used;
+}
+
+static int control_listen(struct control *ctl, const char *path)
+{
+	char dir[4096];
+	size_t len = strlen(path);
+	if (len >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, len + 1);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		int r = mkdir_parents(dir, 0750);
+		if (r != 0) {
+			core_log_err("rsv", "cannot create '%s' for the control socket: %s", dir,
+				     strerror(-r));
+			return r;
+		}
+	}
+	if (socket_in_use(path)) {
+		core_log_err("rsv", "control socket '%s' is in use: is another lanhmanhd running?",
+			     path);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	uv_pipe_init(&ctl->loop, &ctl->listener, 0);
+	ctl->listener.data = ctl;
+	ctl->listening = true;
+	int r = uv_pipe_bind(&ctl->listener, path);
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&ctl->listener, 16, control_accept_cb);
+	if (r != 0) {
+		core_log_err("rsv", "cannot listen on control socket '%s': %s", path,
+			     uv_strerror(r));
+		uv_close((uv_handle_t *)&ctl->listener, NULL);
+		ctl->listening = false;
+		return r;
+	}
+	chmod(path, 0660);
+	return 0;
+}
+
+/* ---- signals and ticks ------------------------------------------------------------------ */
+
+static void control_stop(struct control *ctl)
+{
+	if (ctl->stopping)
+		return;
+	ctl->stopping = true;
+	rsv_notify("STOPPING=1");
+	core_log_notice("rsv", "stopping");
+	if (ctl->listening)
+		uv_close((uv_handle_t *)&ctl->listener, NULL);
+	uv_close((uv_handle_t *)&ctl->sighup, NULL);
+	uv_close((uv_handle_t *)&ctl->sigterm, NULL);
+	uv_close((uv_handle_t *)&ctl->sigint, NULL);
+	uv_close((uv_handle_t *)&ctl->tick, NULL);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+	struct control *ctl = h->data;
+	if (signum == SIGHUP) {
+		core_log_info("rsv", "SIGHUP: reloading '%s'", ctl->s->config_path);
+		(void)server_reload(ctl->s, NULL);
+	} else {
+		control_stop(ctl);
+	}
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+	struct control *ctl = t->data;
+	uint64_t c[CMPL_COUNTER_COUNT];
+	cmpl_counters_sum(ctl->s->counters, ctl->s->n_workers, c);
+	ctl->qps_samples[ctl->qps_next] = c[CMPL_QUERIES];
+	ctl->qps_next = (ctl->qps_next + 1) % (QPS_WINDOW + 1);
+	if (ctl->qps_filled < QPS_WINDOW + 1)
+		ctl->qps_filled++;
+}
+
+/* ---- start and stop --------------------------------------------------------------------- */
+
+static unsigned worker_count(const struct cfg_root *cfg)
+{
+	if (cfg->server.workers > 0)
+		return cfg->server.workers;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+int rsv_server_run(const char *config_path, struct cfg_root *cfg)
+{
+	int r;
+	struct rsv_server *s = core_calloc(1, sizeof(*s));
+	struct control *ctl = core_calloc(1, sizeof(*ctl));
+	if (!s || !ctl) {
+		cfg_free(cfg);
+		r = -ENOMEM;
+		goto out_free;
+	}
+	s->started_ms = core_clock_mono_ms();
+	s->started_wall = core_clock_wall_s();
+	s->config_path = core_strdup(config_path);
+	s->n_listen = (unsigned)(cfg->server.n_listen < RSV_MAX_LISTEN ? cfg->server.n_listen
+									: RSV_MAX_LISTEN);
+	memcpy(s->listen, cfg->server.listen, s->n_listen * sizeof(s->listen[0]));
+	s->n_workers = worker_count(cfg);
+	s->cache = rsv_cache_new(cfg->server.cache_size_bytes, CACHE_SHARDS);
+	s->counters = core_calloc(s->n_workers, sizeof(*s->counters));
+	s->workers = core_calloc(s->n_workers, sizeof(*s->workers));
+	if (!s->config_path || !s->cache || !s->counters || !s->workers) {
+		cfg_free(cfg);
+		r = -ENOMEM;
+		goto out_free;
+	}
+	apply_log_level(cfg);
+	if (cfg->server.state_dir && mkdir_parents(cfg->server.state_dir, 0750) != 0)
+		core_log_warn("rsv", "cannot create state_dir '%s': %s, ignoring",
+			      cfg->server.state_dir, strerror(errno));
+	if (cfg->server.forwarders_from_resolv_conf)
+		core_log_info("rsv", "no server.forwarders: using the %zu nameserver(s) of /etc/resolv.conf",
+			      cfg->server.n_forwarders);
+	struct rsv_ruleset *rs;
+	r = ruleset_build(s, cfg, 1, &rs);
+	if (r != 0) {
+		cfg_free(cfg);
+		goto out_free;
+	}
+	rcu_assign_pointer(s->ruleset, rs);
+
+	r = uv_loop_init(&ctl->loop);
+	if (r != 0)
+		goto out_free;
+	ctl->s = s;
+	s->ctl_loop = &ctl->loop;
+	r = control_listen(ctl, rs->cfg->server.control_socket);
+	if (r != 0)
+		goto out_loop;
+
+	unsigned started = 0;
+	for (; started < s->n_workers; started++) {
+		r = rsv_worker_start(s, &s->workers[started], started);
+		if (r != 0) {
+			started++; /* its thread ran and must be joined */
+			break;
+		}
+	}
+	if (r == 0) {
+		uv_signal_init(&ctl->loop, &ctl->sighup);
+		uv_signal_init(&ctl->loop, &ctl->sigterm);
+		uv_signal_init(&ctl->loop, &ctl->sigint);
+		ctl->sighup.data = ctl->sigterm.data = ctl->sigint.data = ctl;
+		uv_signal_start(&ctl->sighup, signal_cb, SIGHUP);
+		uv_signal_start(&ctl->sigterm, signal_cb, SIGTERM);
+		uv_signal_start(&ctl->sigint, signal_cb, SIGINT);
+		uv_timer_init(&ctl->loop, &ctl->tick);
+		ctl->tick.data = ctl;
+		uv_timer_start(&ctl->tick, tick_cb, 0, 1000);
+		core_log_notice("rsv", "lanhmanhd %s ready: %u workers, %u listen addresses, %u forwarders",
+				PACKAGE_VERSION, s->n_workers, s->n_listen, rs->n_forwarders);
+		rsv_notify("READY=1\nSTATUS=serving");
+		uv_run(&ctl->loop, UV_RUN_DEFAULT);
+	} else if (ctl->listening) {
+		uv_close((uv_handle_t *)&ctl->listener, NULL);
+	}
+	for (unsigned i = 0; i < started; i++)
+		rsv_worker_stop(&s->workers[i]);
+	for (unsigned i = 0; i < started; i++)
+		rsv_worker_join(&s->workers[i]);
+	if (ctl->listening)
+		unlink(rs->cfg->server.control_socket);
+out_loop:
+	uv_run(&ctl->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&ctl->loop) != 0)
+		core_log_warn("rsv", "control loop closed with handles open");
+out_free:
+	if (s) {
+		ruleset_free(s->ruleset);
+		rsv_cache_free(s->cache);
+		core_free(s->counters);
+		core_free(s->workers);
+		core_free(s->config_path);
+	}
+	core_free(ctl);
+	core_free(s);
+	return r;
+}

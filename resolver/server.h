@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The daemon's shared state and its threads.
+ *
+ * Glossary:
+ *  - server: everything one lanhmanhd process runs; owns the workers, the cache, the upstream
+ *    registry and the control thread (which is the main thread).
+ *  - worker: a thread with its own uv loop, its own SO_REUSEPORT UDP and TCP sockets on every
+ *    listen address, its own upstream sockets and counters. Nothing of a worker is touched by
+ *    another thread, except its counters (read) and its wake-up async (sent).
+ *  - ruleset: everything derived from one config (networks, forwarders, limits), immutable,
+ *    published with RCU (liburcu QSBR). Workers read it inside a callback and never keep a
+ *    pointer to it across loop iterations; a worker is an RCU reader "online" from its first
+ *    callback of a loop iteration until its uv_prepare, where it goes offline before blocking in
+ *    poll. Note that libuv runs I/O callbacks inside the poll phase, so going online only in
+ *    uv_check (after poll) would not be enough: each entry point calls rsv_worker_online().
+ *  - upstream: one forwarder address with its health (smoothed RTT, consecutive failures, dead
+ *    until when). Kept in a registry that only grows and lives as long as the server, so pending
+ *    queries can hold an index across reloads; fields are atomics shared by all workers.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "compliance/counters.h"
+#include "config/config.h"
+#include "policy/networks.h"
+
+#define RSV_MAX_UPSTREAMS 64
+#define RSV_MAX_LISTEN 32
+#define RSV_RECV_BATCH 20 /**< datagrams per recvmmsg call */
+
+struct rsv_cache;
+struct rsv_server;
+
+/** One forwarder and its health. Shared by all workers; every field after addr is atomic. */
+struct rsv_upstream {
+	struct cfg_addr addr;
+	_Atomic uint32_t srtt_us; /**< smoothed RTT, 0 until measured */
+	_Atomic uint32_t fails; /**< consecutive failures */
+	_Atomic uint64_t dead_until_ms; /**< monotonic; 0 when alive */
+	_Atomic uint32_t backoff_ms; /**< next dead period */
+	_Atomic uint64_t sent, answered, timeouts, errors;
+};
+
+/** Everything derived from one config. Immutable once published; freed after a grace period. */
+struct rsv_ruleset {
+	struct cfg_root *cfg; /**< owned */
+	struct pol_networks *networks; /**< owned */
+	uint8_t forwarders[RSV_MAX_UPSTREAMS]; /**< indexes into server->upstreams, in order */
+	unsigned n_forwarders;
+	uint64_t generation; /**< 1 for the first config, +1 per reload */
+	int64_t loaded_at; /**< wall clock seconds */
+};
+
+struct rsv_worker;
+struct rsv_tcp_conn;
+struct rsv_request;
+
+/** The whole daemon. */
+struct rsv_server {
+	struct rsv_ruleset *ruleset; /**< RCU-protected: rcu_dereference() it */
+	struct rsv_cache *cache;
+	struct rsv_upstream upstreams[RSV_MAX_UPSTREAMS];
+	_Atomic unsigned n_upstreams; /**< only the control thread appends */
+	struct rsv_worker *workers;
+	unsigned n_workers;
+	struct cmpl_counters *counters; /**< one per worker */
+	_Atomic unsigned tcp_conns; /**< client TCP connections open, all workers */
+	/* Fixed at start (restart to change): */
+	struct cfg_addr listen[RSV_MAX_LISTEN];
+	unsigned n_listen;
+	uint64_t started_ms;
+	int64_t started_wall;
+	char *config_path;
+	/* Control thread only: */
+	uv_loop_t *ctl_loop;
+};
+
+/** A worker thread. Owned by the server; touched only by its own thread once started. */
+struct rsv_worker {
+	struct rsv_server *server;
+	unsigned index;
+	pthread_t thread;
+	uv_loop_t loop;
+	uv_async_t wakeup; /**< stop requests from the control thread */
+	atomic_bool stop;
+	uv_prepare_t rcu_prepare;
+	bool rcu_online;
+	uv_udp_t udp[RSV_MAX_LISTEN];
+	uv_tcp_t tcp[RSV_MAX_LISTEN];
+	unsigned n_udp, n_tcp;
+	uint8_t *recv_buf; /**< RSV_RECV_BATCH * 64 KiB for recvmmsg, reused per callback */
+	uint8_t out_buf[65536 + 2]; /**< answer scratch, valid during one callback */
+	struct cmpl_counters *counters; /**< this worker's slot in server->counters */
+	unsigned pending; /**< requests waiting for an upstream */
+	struct rsv_tcp_conn *conns; /**< open client connections (worker.c) */
+	struct rsv_request *requests; /**< requests waiting for an upstream (forward.c) */
+	int start_error; /**< set by the thread when listening failed */
+	uv_sem_t started;
+};
+
+/**
+ * Run the daemon with @cfg (takes ownership) loaded from @config_path until SIGTERM/SIGINT.
+ * Runs on the calling thread, which becomes the control thread.
+ * @return 0 after a clean stop, or a negative error when it could not start.
+ */
+int rsv_server_run(const char *config_path, struct cfg_root *cfg);
+
+/** Send @state to the service manager (sd_notify protocol); no-op without $NOTIFY_SOCKET. */
+void rsv_notify(const char *state);

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Worker threads: listeners, the query pipeline, answers (see worker.h). */
+#include "resolver/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/assert.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "resolver/cache.h"
+#include "resolver/forward.h"
+
+#define UDP_CHUNK (64 * 1024) /* libuv slices the recvmmsg buffer in 64 KiB datagrams */
+#define TCP_MAX_INFLIGHT 64 /* per connection; reading pauses above it */
+#define TCP_FRAME_MAX (2 + 65535)
+
+/* A client TCP connection. Freed when the handle and timer are closed and no request or
+ * write refers to it any more (refs). */
+struct rsv_tcp_conn {
+	uv_tcp_t handle;
+	uv_timer_t idle;
+	struct rsv_worker *w;
+	unsigned refs; /**< open handles + requests in flight + writes pending */
+	unsigned inflight; /**< queries not answered yet */
+	bool closing;
+	bool reading;
+	uint8_t *partial; /**< bytes of an incomplete frame, grown up to TCP_FRAME_MAX */
+	size_t plen, pcap;
+	uint32_t idle_ms;
+	struct rsv_tcp_conn *prev, *next; /**< worker's list of open connections */
+};
+
+struct tcp_write {
+	uv_write_t req;
+	struct rsv_tcp_conn *conn;
+	uint8_t data[];
+};
+
+struct udp_send {
+	uv_udp_send_t req;
+	uint8_t data[];
+};
+
+static void conn_unref(struct rsv_tcp_conn *c)
+{
+	if (core_fails_assert(c->refs > 0))
+		return;
+	if (--c->refs == 0) {
+		core_free(c->partial);
+		core_free(c);
+	}
+}
+
+static void conn_close_cb(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+static void conn_close(struct rsv_tcp_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	atomic_fetch_sub(&c->w->server->tcp_conns, 1);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	uv_close((uv_handle_t *)&c->handle, conn_close_cb);
+	uv_close((uv_handle_t *)&c->idle, conn_close_cb);
+}
+
+static void conn_touch(struct rsv_tcp_conn *c)
+{
+	if (!c->closing)
+		uv_timer_again(&c->idle);
+}
+
+/* ---- answers ---------------------------------------------------------------------------- */
+
+static void udp_send_cb(uv_udp_send_t *req, int status)
+{
+	core_free(req->data);
+}
+
+static void tcp_write_cb(uv_write_t *req, int status)
+{
+	struct tcp_write *wr = req->data;
+	struct rsv_tcp_conn *c = wr->conn;
+	core_free(wr);
+	if (status < 0 && status != UV_ECANCELED)
+		conn_close(c);
+	conn_unref(c);
+}
+
+static void conn_read_start(struct rsv_tcp_conn *c);
+
+void rsv_worker_client_release(struct rsv_worker *w, struct rsv_client *client)
+{
+	struct rsv_tcp_conn *c = client->conn;
+	if (!c)
+		return;
+	client->conn = NULL;
+	c->inflight--;
+	if (!c->closing && !c->reading && c->inflight < TCP_MAX_INFLIGHT / 2)
+		conn_read_start(c);
+	conn_unref(c);
+}
+
+void rsv_worker_send(struct rsv_worker *w, struct rsv_client *client, const uint8_t *msg,
+		     size_t len)
+{
+	if (client->udp) {
+		uv_buf_t buf = uv_buf_init((char *)msg, (unsigned)len);
+		int r = uv_udp_try_send(client->udp, &buf, 1, (struct sockaddr *)&client->addr);
+		if (r == UV_EAGAIN || r == UV_ENOSYS) {
+			/* Socket buffer full: queue a copy rather than drop the answer. */
+			struct udp_send *s = core_malloc(sizeof(*s) + len);
+			if (!s) {
+				cmpl_count(w->counters, CMPL_DROPPED);
+				return;
+			}
+			memcpy(s->data, msg, len);
+			s->req.data = s;
+			buf = uv_buf_init((char *)s->data, (unsigned)len);
+			if (uv_udp_send(&s->req, client->udp, &buf, 1,
+					(struct sockaddr *)&client->addr, udp_send_cb) != 0)
+				core_free(s);
+		}
+		return;
+	}
+	struct rsv_tcp_conn *c = client->conn;
+	if (!c)
+		return;
+	if (!c->closing) {
+		struct tcp_write *wr = core_malloc(sizeof(*wr) + 2 + len);
+		if (wr) {
+			wr->conn = c;
+			wr->req.data = wr;
+			rsv_wire_put16(wr->data, (uint16_t)len);
+			memcpy(wr->data + 2, msg, len);
+			uv_buf_t buf = uv_buf_init((char *)wr->data, (unsigned)(len + 2));
+			c->refs++;
+			if (uv_write(&wr->req, (uv_stream_t *)&c->handle, &buf, 1, tcp_write_cb) !=
+			    0) {
+				c->refs--;
+				core_free(wr);
+				conn_close(c);
+			}
+		}
+		conn_touch(c);
+	}
+	rsv_worker_client_release(w, client);
+}
+
+static size_t client_limit(const struct rsv_ruleset *rs, const struct rsv_query *q,
+			   const struct rsv_client *client)
+{
+	if (!client->udp)
+		return RSV_MAX_MSG;
+	return rsv_wire_udp_limit(q, rsv_ruleset_udp_size(rs));
+}
+
+static void count_truncated(struct rsv_worker *w, const uint8_t *msg, size_t len)
+{
+	if (len >= RSV_HDR_LEN && (msg[2] & (RSV_FLAG_TC >> 8)))
+		cmpl_count(w->counters, CMPL_TRUNCATED);
+}
+
+bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset *rs,
+				  const struct rsv_query *q, struct rsv_client *client,
+				  uint32_t stale)
+{
+	struct rsv_cache_key key = {
+		.qname = q->qname,
+		.qname_len = q->qname_len,
+		.qtype = q->qtype,
+		.qclass = q->qclass,
+		.flags = (uint8_t)((q->edns_do ? RSV_CACHE_F_DO : 0) |
+				   ((q->flags & RSV_FLAG_CD) ? RSV_CACHE_F_CD : 0)),
+	};
+	rsv_cache_key_hash(w->server->cache, &key);
+	size_t len;
+	/* Leave room for our OPT record after the stored message. */
+	size_t room = sizeof(w->out_buf) - 2 - 512;
+	enum rsv_cache_result r = rsv_cache_lookup(w->server->cache, &key, core_clock_mono_s(),
+						   stale, 30, w->out_buf, room, &len);
+	if (r == RSV_CACHE_MISS)
+		return false;
+	enum rsv_ede ede = RSV_EDE_NONE;
+	const char *text = NULL;
+	if (r == RSV_CACHE_STALE) {
+		ede = RSV_EDE_STALE_ANSWER;
+		text = "forwarders unreachable; answer from expired cache";
+		cmpl_count(w->counters, CMPL_CACHE_STALE);
+	} else {
+		cmpl_count(w->counters, CMPL_CACHE_HITS);
+	}
+	size_t out = rsv_wire_finish_answer(w->out_buf, len, sizeof(w->out_buf) - 2, q, ede,
+					    text, rsv_ruleset_udp_size(rs),
+					    client_limit(rs, q, client));
+	if (out == 0)
+		return false;
+	count_truncated(w, w->out_buf, out);
+	rsv_worker_send(w, client, w->out_buf, out);
+	return true;
+}
+
+void rsv_worker_answer_error(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			     const struct rsv_query *q, struct rsv_client *client, unsigned rcode,
+			     enum rsv_ede ede, const char *ede_text)
+{
+	size_t len = rsv_wire_write_error(q, rcode, ede, ede_text,
+					  rs ? rsv_ruleset_udp_size(rs) : 1232, w->out_buf,
+					  sizeof(w->out_buf) - 2);
+	if (len == 0) {
+		rsv_worker_client_release(w, client);
+		return;
+	}
+	rsv_worker_send(w, client, w->out_buf, len);
+}
+
+/* ---- the pipeline ----------------------------------------------------------------------- */
+
+/* Handle one client message. @client->conn carries a reference taken by the caller. */
+static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
+			 struct rsv_client *client)
+{
+	struct rsv_query q;
+	enum rsv_parse p = rsv_wire_parse_query(pkt, len, &q);
+	if (p == RSV_PARSE_DROP) {
+		cmpl_count(w->counters, CMPL_DROPPED);
+		rsv_worker_client_release(w, client);
+		return;
+	}
+	cmpl_count(w->counters, CMPL_QUERIES);
+	if (!client->udp)
+		cmpl_count(w->counters, CMPL_QUERIES_TCP);
+	rsv_worker_online(w);
+	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
+	if (!pol_networks_lookup(rs->networks, (struct sockaddr *)&client->addr)) {
+		cmpl_count(w->counters, CMPL_REFUSED);
+		rsv_worker_answer_error(w, rs, &q, client, RSV_RCODE_REFUSED, RSV_EDE_PROHIBITED,
+					"client is not in a configured network");
+		return;
+	}
+	switch (p) {
+	case RSV_PARSE_OK:
+		break;
+	case RSV_PARSE_NOTIMP:
+		rsv_worker_answer_error(w, rs, &q, client, RSV_RCODE_NOTIMP, RSV_EDE_NONE, NULL);
+		return;
+	case RSV_PARSE_BADVERS:
+		rsv_worker_answer_error(w, rs, &q, client, RSV_RCODE_BADVERS, RSV_EDE_NONE, NULL);
+		return;
+	default:
+		cmpl_count(w->counters, CMPL_FORMERR);
+		rsv_worker_answer_error(w, rs, &q, client, RSV_RCODE_FORMERR, RSV_EDE_NONE, NULL);
+		return;
+	}
+	if (q.qclass != RSV_CLASS_IN || q.qtype == RSV_TYPE_AXFR || q.qtype == RSV_TYPE_IXFR ||
+	    q.qtype == RSV_TYPE_OPT || q.qtype == 0) {
+		cmpl_count(w->counters, CMPL_REFUSED);
+		rsv_worker_answer_error(w, rs, &q, client, RSV_RCODE_REFUSED,
+					RSV_EDE_NOT_SUPPORTED,
+					"only class IN queries are resolved; no zone transfers");
+		return;
+	}
+	if (rsv_worker_answer_from_cache(w, rs, &q, client, 0))
+		return;
+	cmpl_count(w->counters, CMPL_CACHE_MISSES);
+	rsv_forward_start(w, rs, &q, client);
+}
+
+/* ---- UDP listeners ---------------------------------------------------------------------- */
+
+static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct rsv_worker *w = h->data;
+	*buf = uv_buf_init((char *)w->recv_buf, RSV_RECV_BATCH * UDP_CHUNK);
+}
+
+static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+			const struct sockaddr *addr, unsigned flags)
+{
+	struct rsv_worker *w = h->data;
+	if (nread <= 0 || !addr)
+		return; /* nothing, an error to ignore, or the end of a recvmmsg batch */
+	struct rsv_client client = {.udp = h, .conn = NULL};
+	memcpy(&client.addr, addr,
+	       addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					   : sizeof(struct sockaddr_in));
+	handle_query(w, (const uint8_t *)buf->base, (size_t)nread, &client);
+}
+
+static int bound_socket(const struct cfg_addr *a, int type)
+{
+	int fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		goto out_errno;
+	if (a->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto out_errno;
+	if (type == SOCK_DGRAM) {
+		/* Bursts: ask for a larger receive buffer; the kernel caps it at rmem_max. */
+		int size = 4 << 20;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0)
+		goto out_errno;
+	return fd;
+out_errno:;
+	int err = -errno;
+	close(fd);
+	return err;
+}
+
+/* ---- TCP listeners and connections ------------------------------------------------------ */
+
+static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct rsv_tcp_conn *c = h->data;
+	*buf = uv_buf_init((char *)c->w->recv_buf, UDP_CHUNK);
+}
+
+/* Hand every complete frame of [data, data + len) to the pipeline; returns bytes consumed,
+ * or -1 when the connection must close. */
+static ssize_t conn_frames(struct rsv_tcp_conn *c, const uint8_t *data, size_t len)
+{
+	size_t pos = 0;
+	while (len - pos >= 2 && !c->closing) {
+		size_t flen = rsv_wire_get16(data + pos);
+		if (flen == 0)
+			return -1;
+		if (len - pos - 2 < flen)
+			break;
+		struct rsv_client client = {.udp = NULL, .conn = c};
+		socklen_t alen = sizeof(client.addr);
+		if (uv_tcp_getpeername(&c->handle, (struct sockaddr *)&client.addr, (int *)&alen) !=
+		    0)
+			return -1;
+		c->refs++;
+		c->inflight++;
+		handle_query(c->w, data + pos + 2, flen, &client);
+		pos += 2 + flen;
+	}
+	return (ssize_t)pos;
+}
+
+static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct rsv_tcp_conn *c = s->data;
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	if (nread == 0)
+		return;
+	c->refs++; /* keep c alive while frames are handled */
+	conn_touch(c);
+	const uint8_t *data = (const uint8_t *)buf->base;
+	size_t len = (size_t)nread;
+	if (c->plen > 0) {
+		/* Complete the pending frame first: copy just what it needs. */
+		size_t need = c->plen < 2 ? 2 : 2 + (size_t)rsv_wire_get16(c->partial);
+		while (c->plen < need && len > 0) {
+			size_t take = need - c->plen;
+			if (take > len)
+				take = len;
+			memcpy(c->partial + c->plen, data, take);
+			c->plen += take;
+			data += take;
+			len -= take;
+			if (c->plen == 2)
+				need = 2 + (size_t)rsv_wire_get16(c->partial);
+		}
+		if (c->plen < need)
+			goto out;
+		if (conn_frames(c, c->partial, c->plen) < 0) {
+			conn_close(c);
+			goto out;
+		}
+		c->plen = 0;
+	}
+	ssize_t used = conn_frames(c, data, len);
+	if (used < 0) {
+		conn_close(c);
+		goto out;
+	}
+	size_t rest = len - (size_t)used;
+	if (rest > 0 && !c->closing) {
+		if (c->pcap == 0) {
+			c->partial = core_malloc(TCP_FRAME_MAX);
+			if (!c->partial) {
+				conn_close(c);
+				goto out;
+			}
+			c->pcap = TCP_FRAME_MAX;
+		}
+		memcpy(c->partial, data + used, rest);
+		c->plen = rest;
+	}
+	if (!c->closing && c->inflight >= TCP_MAX_INFLIGHT) {
+		uv_read_stop((uv_stream_t *)&c->handle);
+		c->reading = false;
+	}
+out:
+	conn_unref(c);
+}
+
+static void conn_read_start(struct rsv_tcp_conn *c)
+{
+	if (uv_read_start((uv_stream_t *)&c->handle, conn_alloc_cb, conn_read_cb) == 0)
+		c->reading = true;
+	else
+		conn_close(c);
+}
+
+static void conn_idle_cb(uv_timer_t *t)
+{
+	struct rsv_tcp_conn *c = t->data;
+	if (c->inflight == 0)
+		conn_close(c);
+}
+
+static void tcp_accept_cb(uv_stream_t *listener, int status)
+{
+	struct rsv_worker *w = listener->data;
+	if (status < 0)
+		return;
+	rsv_worker_online(w);
+	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
+	struct rsv_tcp_conn *c = core_calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->w = w;
+	c->refs = 2; /* handle + timer */
+	c->idle_ms = rs->cfg->server.tcp_idle_timeout_ms;
+	uv_tcp_init(&w->loop, &c->handle);
+	uv_timer_init(&w->loop, &c->idle);
+	c->handle.data = c;
+	c->idle.data = c;
+	atomic_fetch_add(&w->server->tcp_conns, 1);
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	if (uv_accept(listener, (uv_stream_t *)&c->handle) != 0) {
+		conn_close(c);
+		return;
+	}
+	if (atomic_load(&w->server->tcp_conns) > rs->cfg->server.tcp_max_connections) {
+		core_log_debug("rsv", "too many TCP connections, closing a new one");
+		conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->handle, 1);
+	uv_timer_start(&c->idle, conn_idle_cb, c->idle_ms, c->idle_ms);
+	conn_read_start(c);
+}
+
+/* ---- the thread ------------------------------------------------------------------------- */
+
+static void rcu_prepare_cb(uv_prepare_t *h)
+{
+	struct rsv_worker *w = h->data;
+	if (w->rcu_online) {
+		rcu_thread_offline();
+		w->rcu_online = false;
+	}
+}
+
+/* At shutdown, after connections and requests were closed through their owners: what is left
+ * (listeners, the async, the prepare) is embedded in the worker and needs no callback. */
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void wakeup_cb(uv_async_t *a)
+{
+	struct rsv_worker *w = a->data;
+	if (atomic_load(&w->stop))
+		uv_stop(&w->loop);
+}
+
+static int open_listeners(struct rsv_worker *w)
+{
+	struct rsv_server *s = w->server;
+	for (unsigned i = 0; i < s->n_listen; i++) {
+		const struct cfg_addr *a = &s->listen[i];
+		int fd = bound_socket(a, SOCK_DGRAM);
+		if (fd < 0) {
+			core_log_err("rsv", "cannot listen on UDP '%s': %s", a->text,
+				     strerror(-fd));
+			return fd;
+		}
+		uv_udp_t *u = &w->udp[w->n_udp];
+		uv_udp_init_ex(&w->loop, u, AF_UNSPEC | UV_UDP_RECVMMSG);
+		u->data = w;
+		w->n_udp++;
+		int r = uv_udp_open(u, fd);
+		if (r == 0)
+			r = uv_udp_recv_start(u, udp_alloc_cb, udp_recv_cb);
+		if (r != 0) {
+			core_log_err("rsv", "cannot receive on UDP '%s': %s", a->text,
+				     uv_strerror(r));
+			return r;
+		}
+		fd = bound_socket(a, SOCK_STREAM);
+		if (fd < 0) {
+			core_log_err("rsv", "cannot listen on TCP '%s': %s", a->text,
+				     strerror(-fd));
+			return fd;
+		}
+		uv_tcp_t *t = &w->tcp[w->n_tcp];
+		uv_tcp_init(&w->loop, t);
+		t->data = w;
+		w->n_tcp++;
+		r = uv_tcp_open(t, fd);
+		if (r == 0)
+			r = uv_listen((uv_stream_t *)t, 256, tcp_accept_cb);
+		if (r != 0) {
+			core_log_err("rsv", "cannot listen on TCP '%s': %s", a->text,
+				     uv_strerror(r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct rsv_worker *w = arg;
+	rcu_register_thread();
+	rcu_thread_offline();
+	w->rcu_online = false;
+	int r = open_listeners(w);
+	w->start_error = r;
+	uv_sem_post(&w->started);
+	if (r == 0)
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+	/* Close everything: requests and connections through their owners first. */
+	rsv_worker_online(w);
+	rsv_forward_abort_all(w);
+	while (w->conns)
+		conn_close(w->conns);
+	uv_walk(&w->loop, close_walk_cb, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	if (w->rcu_online)
+		rcu_thread_offline();
+	w->rcu_online = false;
+	rcu_unregister_thread();
+	return NULL;
+}
+
+int rsv_worker_start(struct rsv_server *server, struct rsv_worker *w, unsigned index)
+{
+	w->server = server;
+	w->index = index;
+	w->counters = &server->counters[index];
+	atomic_init(&w->stop, false);
+	w->recv_buf = core_malloc(RSV_RECV_BATCH * UDP_CHUNK);
+	if (!w->recv_buf)
+		return -ENOMEM;
+	int r = uv_loop_init(&w->loop);
+	if (r != 0)
+		return r;
+	w->loop.data = w;
+	uv_async_init(&w->loop, &w->wakeup, wakeup_cb);
+	w->wakeup.data = w;
+	uv_prepare_init(&w->loop, &w->rcu_prepare);
+	w->rcu_prepare.data = w;
+	uv_prepare_start(&w->rcu_prepare, rcu_prepare_cb);
+	uv_unref((uv_handle_t *)&w->rcu_prepare);
+	if (uv_sem_init(&w->started, 0) != 0)
+		return -ENOMEM;
+	r = pthread_create(&w->thread, NULL, worker_main, w);
+	if (r != 0)
+		return -r;
+	uv_sem_wait(&w->started);
+	uv_sem_destroy(&w->started);
+	return w->start_error;
+}
+
+void rsv_worker_stop(struct rsv_worker *w)
+{
+	atomic_store(&w->stop, true);
+	uv_async_send(&w->wakeup);
+}
+
+void rsv_worker_join(struct rsv_worker *w)
+{
+	pthread_join(w->thread, NULL);
+	int r = uv_loop_close(&w->loop);
+	if (r != 0)
+		core_log_warn("rsv", "worker %u: loop closed with handles open: %s", w->index,
+			      uv_strerror(r));
+	w->recv_buf = core_free(w->recv_buf);
+}

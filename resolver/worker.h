@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Worker threads: listeners, the query pipeline and answers to clients.
+ *
+ * Pipeline of one query (all on the worker's loop):
+ *   parse (wire.c) → client network (policy/networks) → refuse / error answers
+ *   → cache lookup (cache.c; hit: patch and send) → forward (forward.c) → cache insert → send.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <urcu-qsbr.h>
+
+#include "resolver/server.h"
+#include "resolver/wire.h"
+
+/** Where an answer goes. */
+struct rsv_client {
+	struct sockaddr_storage addr; /**< client address (UDP reply target) */
+	uv_udp_t *udp; /**< listener the query came in on, or NULL for TCP */
+	struct rsv_tcp_conn *conn; /**< TCP connection (a reference is held), or NULL */
+};
+
+/**
+ * Start worker @w of @server: its thread opens its sockets and runs its loop.
+ * @return 0 once the worker listens, or the error that stopped it (the thread has ended).
+ */
+int rsv_worker_start(struct rsv_server *server, struct rsv_worker *w, unsigned index);
+
+/** Ask @w to close everything and end its loop (any thread). */
+void rsv_worker_stop(struct rsv_worker *w);
+
+/** Wait for @w's thread to end and free what it owned. */
+void rsv_worker_join(struct rsv_worker *w);
+
+/** Become an RCU reader for the rest of this loop iteration (see server.h). */
+static inline void rsv_worker_online(struct rsv_worker *w)
+{
+	if (!w->rcu_online) {
+		rcu_thread_online();
+		w->rcu_online = true;
+	}
+}
+
+/** The ruleset in force; only between rsv_worker_online() and the end of the callback. */
+static inline struct rsv_ruleset *rsv_worker_ruleset(struct rsv_worker *w)
+{
+	return rcu_dereference(w->server->ruleset);
+}
+
+/**
+ * Send answer @msg of @len bytes to @client (UDP: one datagram; TCP: length-prefixed) and drop
+ * the request's reference on a TCP connection. @msg is copied if needed; the caller keeps it.
+ */
+void rsv_worker_send(struct rsv_worker *w, struct rsv_client *client, const uint8_t *msg,
+		     size_t len);
+
+/** Drop @client's reference without answering (request abandoned). */
+void rsv_worker_client_release(struct rsv_worker *w, struct rsv_client *client);
+
+/**
+ * Answer @q for @client from the cache if possible, with @ede attached.
+ * @param stale  0: fresh entries only; else how many seconds past expiry are acceptable.
+ * @return true when an answer was sent.
+ */
+bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset *rs,
+				  const struct rsv_query *q, struct rsv_client *client,
+				  uint32_t stale);
+
+/** Send an answer with no records (rcode, optional EDE) to @client. */
+void rsv_worker_answer_error(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			     const struct rsv_query *q, struct rsv_client *client, unsigned rcode,
+			     enum rsv_ede ede, const char *ede_text);
+
+/** The UDP payload size we advertise. */
+static inline uint16_t rsv_ruleset_udp_size(const struct rsv_ruleset *rs)
+{
+	return rs->cfg->server.edns_buffer_size;
+}
