@@ -37,6 +37,7 @@ struct control {
 	uv_loop_t loop;
 	uv_pipe_t listener;
 	bool listening;
+	char *socket_path; /**< where the control socket was bound (a reload does not move it) */
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t tick;
 	uint64_t qps_samples[QPS_WINDOW + 1]; /**< total queries, one per second, ring */
@@ -476,6 +477,7 @@ static int control_listen(struct control *ctl, const char *path)
 		return r;
 	}
 	chmod(path, 0660);
+	ctl->socket_path = core_strdup(path);
 	return 0;
 }
 
@@ -607,8 +609,8 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		rsv_worker_stop(&s->workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		rsv_worker_join(&s->workers[i]);
-	if (ctl->listening)
-		unlink(rs->cfg->server.control_socket);
+	if (ctl->socket_path)
+		unlink(ctl->socket_path);
 out_loop:
 	uv_run(&ctl->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&ctl->loop) != 0)
@@ -621,6 +623,8 @@ out_free:
 		core_free(s->workers);
 		core_free(s->config_path);
 	}
+	if (ctl)
+		core_free(ctl->socket_path);
 	core_free(ctl);
 	core_free(s);
 	return r;

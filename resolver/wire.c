@@ -352,10 +352,9 @@ size_t rsv_wire_finish_answer(uint8_t *msg, size_t len, size_t size, const struc
 			if (opt)
 				rsv_wire_put16(msg + 10, (uint16_t)(rsv_wire_get16(msg + 10) + 1));
 		}
-		if (opt != 0 || !q->edns) {
-			if (pos + opt <= limit)
-				return pos + opt;
-		}
+		/* The truncated form is the smallest answer there is: send it even over @limit. */
+		if ((opt != 0 || !q->edns) && (pos + opt <= limit || attempt == 1))
+			return pos + opt;
 		/* Too large (or no room for OPT): keep header and question only, with TC. */
 		pos = qend;
 		msg[2] |= (uint8_t)(RSV_FLAG_TC >> 8);
