@@ -90,7 +90,10 @@ int main(int argc, char **argv)
 		cfg_free(cfg);
 		return 0;
 	}
-	r = rsv_server_run(path, cfg);
+	/* Reloads read the file again: remember it by an absolute name. */
+	char *abs = realpath(path, NULL);
+	r = rsv_server_run(abs ? abs : path, cfg);
+	free(abs);
 	if (r != 0) {
 		core_log_err("rsv", "cannot start: %s", core_strerror(r));
 		return 1;
