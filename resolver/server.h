@@ -61,6 +61,7 @@ struct rsv_ruleset {
 struct rsv_worker;
 struct rsv_tcp_conn;
 struct rsv_request;
+struct rsv_udp_batch;
 
 /** The whole daemon. */
 struct rsv_server {
@@ -97,6 +98,7 @@ struct rsv_worker {
 	unsigned n_udp, n_tcp;
 	uint8_t *recv_buf; /**< RSV_RECV_BATCH * 64 KiB for recvmmsg, reused per callback */
 	uint8_t out_buf[65536 + 2]; /**< answer scratch, valid during one callback */
+	struct rsv_udp_batch *batch; /**< UDP answers gathered during one recvmmsg batch */
 	struct cmpl_counters *counters; /**< this worker's slot in server->counters */
 	unsigned pending; /**< requests waiting for an upstream */
 	struct rsv_tcp_conn *conns; /**< open client connections (worker.c) */

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -45,6 +46,21 @@ struct tcp_write {
 struct udp_send {
 	uv_udp_send_t req;
 	uint8_t data[];
+};
+
+/*
+ * UDP answers of one recvmmsg batch, sent with one sendmmsg when the batch ends (libuv signals
+ * it with a last callback carrying no address). Answers larger than a slot, and answers sent
+ * outside a batch (after an upstream reply), go out at once.
+ */
+#define BATCH_SLOT 4096 /* edns_buffer_size is at most 4096 */
+struct rsv_udp_batch {
+	uv_udp_t *handle; /**< listener of the batch in progress, NULL when none */
+	unsigned n;
+	struct mmsghdr msgs[RSV_RECV_BATCH];
+	struct iovec iov[RSV_RECV_BATCH];
+	struct sockaddr_storage addrs[RSV_RECV_BATCH];
+	uint8_t data[RSV_RECV_BATCH][BATCH_SLOT];
 };
 
 static void conn_unref(struct rsv_tcp_conn *c)
@@ -115,25 +131,72 @@ void rsv_worker_client_release(struct rsv_worker *w, struct rsv_client *client)
 	conn_unref(c);
 }
 
+static void udp_send_now(struct rsv_worker *w, uv_udp_t *h, const struct sockaddr *addr,
+			 const uint8_t *msg, size_t len)
+{
+	uv_buf_t buf = uv_buf_init((char *)msg, (unsigned)len);
+	int r = uv_udp_try_send(h, &buf, 1, addr);
+	if (r == UV_EAGAIN || r == UV_ENOSYS) {
+		/* Socket buffer full: queue a copy rather than drop the answer. */
+		struct udp_send *s = core_malloc(sizeof(*s) + len);
+		if (!s) {
+			cmpl_count(w->counters, CMPL_DROPPED);
+			return;
+		}
+		memcpy(s->data, msg, len);
+		s->req.data = s;
+		buf = uv_buf_init((char *)s->data, (unsigned)len);
+		if (uv_udp_send(&s->req, h, &buf, 1, addr, udp_send_cb) != 0)
+			core_free(s);
+	}
+}
+
+static void batch_flush(struct rsv_worker *w)
+{
+	struct rsv_udp_batch *b = w->batch;
+	unsigned done = 0;
+	if (b->n > 0) {
+		uv_os_fd_t fd;
+		if (uv_fileno((uv_handle_t *)b->handle, &fd) == 0) {
+			int r = sendmmsg(fd, b->msgs, b->n, MSG_DONTWAIT);
+			if (r > 0)
+				done = (unsigned)r;
+		}
+		/* What the kernel did not take (buffer full, an error) goes the slow way. */
+		for (unsigned i = done; i < b->n; i++)
+			udp_send_now(w, b->handle, (struct sockaddr *)&b->addrs[i], b->data[i],
+				     b->iov[i].iov_len);
+	}
+	b->n = 0;
+	b->handle = NULL;
+}
+
 void rsv_worker_send(struct rsv_worker *w, struct rsv_client *client, const uint8_t *msg,
 		     size_t len)
 {
 	if (client->udp) {
-		uv_buf_t buf = uv_buf_init((char *)msg, (unsigned)len);
-		int r = uv_udp_try_send(client->udp, &buf, 1, (struct sockaddr *)&client->addr);
-		if (r == UV_EAGAIN || r == UV_ENOSYS) {
-			/* Socket buffer full: queue a copy rather than drop the answer. */
-			struct udp_send *s = core_malloc(sizeof(*s) + len);
-			if (!s) {
-				cmpl_count(w->counters, CMPL_DROPPED);
-				return;
-			}
-			memcpy(s->data, msg, len);
-			s->req.data = s;
-			buf = uv_buf_init((char *)s->data, (unsigned)len);
-			if (uv_udp_send(&s->req, client->udp, &buf, 1,
-					(struct sockaddr *)&client->addr, udp_send_cb) != 0)
-				core_free(s);
+		struct rsv_udp_batch *b = w->batch;
+		if (b->handle != client->udp || len > BATCH_SLOT) {
+			udp_send_now(w, client->udp, (struct sockaddr *)&client->addr, msg, len);
+			return;
+		}
+		unsigned i = b->n++;
+		memcpy(b->data[i], msg, len);
+		memcpy(&b->addrs[i], &client->addr, sizeof(client->addr));
+		b->iov[i].iov_base = b->data[i];
+		b->iov[i].iov_len = len;
+		b->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &b->addrs[i],
+			.msg_namelen = client->addr.ss_family == AF_INET6
+					       ? sizeof(struct sockaddr_in6)
+					       : sizeof(struct sockaddr_in),
+			.msg_iov = &b->iov[i],
+			.msg_iovlen = 1,
+		};
+		if (b->n == RSV_RECV_BATCH) {
+			uv_udp_t *h = b->handle;
+			batch_flush(w);
+			b->handle = h;
 		}
 		return;
 	}
@@ -292,13 +355,24 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 			const struct sockaddr *addr, unsigned flags)
 {
 	struct rsv_worker *w = h->data;
-	if (nread <= 0 || !addr)
-		return; /* nothing, an error to ignore, or the end of a recvmmsg batch */
+	if (nread <= 0 || !addr) {
+		/* Nothing, an error to ignore, or the end of a recvmmsg batch. */
+		if (w->batch->handle == h)
+			batch_flush(w);
+		return;
+	}
 	struct rsv_client client = {.udp = h, .conn = NULL};
 	memcpy(&client.addr, addr,
 	       addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 					   : sizeof(struct sockaddr_in));
+	if (flags & UV_UDP_MMSG_CHUNK) {
+		if (w->batch->handle != h)
+			batch_flush(w);
+		w->batch->handle = h;
+	}
 	handle_query(w, (const uint8_t *)buf->base, (size_t)nread, &client);
+	if (!(flags & UV_UDP_MMSG_CHUNK) && w->batch->handle)
+		batch_flush(w);
 }
 
 static int bound_socket(const struct cfg_addr *a, int type)
@@ -574,7 +648,8 @@ int rsv_worker_start(struct rsv_server *server, struct rsv_worker *w, unsigned i
 	w->counters = &server->counters[index];
 	atomic_init(&w->stop, false);
 	w->recv_buf = core_malloc(RSV_RECV_BATCH * UDP_CHUNK);
-	if (!w->recv_buf)
+	w->batch = core_calloc(1, sizeof(*w->batch));
+	if (!w->recv_buf || !w->batch)
 		return -ENOMEM;
 	int r = uv_loop_init(&w->loop);
 	if (r != 0)
@@ -610,4 +685,5 @@ void rsv_worker_join(struct rsv_worker *w)
 		core_log_warn("rsv", "worker %u: loop closed with handles open: %s", w->index,
 			      uv_strerror(r));
 	w->recv_buf = core_free(w->recv_buf);
+	w->batch = core_free(w->batch);
 }
