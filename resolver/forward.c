@@ -16,8 +16,8 @@
 #define MAX_TRIES 4
 #define UPSTREAM_UDP_SIZE 1232
 #define QUERY_MAX (RSV_HDR_LEN + RSV_MAX_NAME + 4 + 11)
-/* A forwarder that failed but is not down is tried after the others for this long. */
-#define DEMOTE_MS 5000
+/* Clients that may wait on one upstream query for the same question (coalescing). */
+#define MAX_WAITERS 64
 
 /* One try's socket. Allocated per try so a new try never waits for the old handle to close;
  * @req is cleared when the request moves on, and the socket frees itself in its close callback. */
@@ -36,10 +36,22 @@ struct up_sock {
 	size_t rlen;
 };
 
+/* A client asking the same question as a request already waiting for an upstream. */
+struct waiter {
+	struct waiter *next;
+	struct rsv_client client;
+	struct rsv_query q; /**< its own ID, case, EDNS size */
+};
+
 struct rsv_request {
 	struct rsv_worker *w;
 	struct rsv_client client;
 	struct rsv_query q;
+	uint64_t key_hash; /**< cache key hash of the question: the coalescing key */
+	uint8_t key_flags; /**< RSV_CACHE_F_* of the question */
+	struct rsv_request *hnext; /**< next in the worker's inflight bucket */
+	struct waiter *waiters; /**< coalesced clients, answered with the same upstream answer */
+	unsigned n_waiters;
 	uv_timer_t timer; /**< per-try timeout; the request is freed in its close callback */
 	struct up_sock *sock;
 	unsigned upstream; /**< index into server->upstreams of the current try */
@@ -93,32 +105,28 @@ static void upstream_failed(struct rsv_upstream *u, uint64_t now_ms)
 }
 
 /*
- * Choose the upstream for the next try: the first forwarder (in config order) not tried yet
- * that is up and has not failed lately, then one that is up, then a down one whose back-off
- * has passed (claimed by pushing its deadline, so one query probes it), and for a second try a
- * forwarder already tried that is up. Returns an index into server->upstreams, or -1.
+ * Choose the upstream for the next try: the first forwarder (in config order) not tried yet that
+ * is up, then a down one whose back-off has passed (claimed by pushing its deadline, so only one
+ * query probes it), and for a second try a forwarder already tried that is up. Config order is
+ * kept even after a failure, so a forwarder that keeps failing reaches the "down" threshold and
+ * is then skipped. Returns an index into server->upstreams, or -1.
  */
 static int choose_upstream(struct rsv_request *req, const struct rsv_ruleset *rs, uint64_t now)
 {
 	struct rsv_server *s = req->w->server;
-	for (int pass = 0; pass < 4; pass++) {
+	for (int pass = 0; pass < 3; pass++) {
 		for (unsigned i = 0; i < rs->n_forwarders; i++) {
 			unsigned idx = rs->forwarders[i];
 			struct rsv_upstream *u = &s->upstreams[idx];
 			bool tried = req->tried & (1ull << idx);
 			uint64_t dead = atomic_load_explicit(&u->dead_until_ms,
 							     memory_order_relaxed);
-			uint32_t fails = atomic_load_explicit(&u->fails, memory_order_relaxed);
 			switch (pass) {
 			case 0:
-				if (!tried && dead == 0 && fails == 0)
-					return (int)idx;
-				break;
-			case 1:
 				if (!tried && dead == 0)
 					return (int)idx;
 				break;
-			case 2:
+			case 1:
 				if (!tried && dead != 0 && dead <= now &&
 				    atomic_compare_exchange_strong(
 					    &u->dead_until_ms, &dead,
@@ -136,6 +144,40 @@ static int choose_upstream(struct rsv_request *req, const struct rsv_ruleset *rs
 }
 
 /* ---- request lifetime ------------------------------------------------------------------- */
+
+static uint8_t key_flags_of(const struct rsv_query *q)
+{
+	return (uint8_t)((q->edns_do ? RSV_CACHE_F_DO : 0) |
+			 ((q->flags & RSV_FLAG_CD) ? RSV_CACHE_F_CD : 0));
+}
+
+static struct rsv_request **bucket_of(struct rsv_worker *w, uint64_t hash)
+{
+	return &w->inflight[hash % RSV_INFLIGHT_BUCKETS];
+}
+
+/* The request of @w already asking @q's question upstream, or NULL. */
+static struct rsv_request *find_inflight(struct rsv_worker *w, const struct rsv_query *q,
+					 uint64_t hash, uint8_t flags)
+{
+	for (struct rsv_request *r = *bucket_of(w, hash); r; r = r->hnext) {
+		if (r->key_hash == hash && r->key_flags == flags && r->q.qtype == q->qtype &&
+		    r->q.qclass == q->qclass && r->q.qname_len == q->qname_len &&
+		    memcmp(r->q.qname, q->qname, q->qname_len) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static void unlink_inflight(struct rsv_request *req)
+{
+	for (struct rsv_request **p = bucket_of(req->w, req->key_hash); *p; p = &(*p)->hnext) {
+		if (*p == req) {
+			*p = req->hnext;
+			return;
+		}
+	}
+}
 
 static void sock_close_cb(uv_handle_t *h)
 {
@@ -171,7 +213,14 @@ static void request_finish(struct rsv_request *req)
 		return;
 	req->finished = true;
 	drop_sock(req);
+	unlink_inflight(req);
 	rsv_worker_client_release(w, &req->client);
+	while (req->waiters) {
+		struct waiter *wt = req->waiters;
+		req->waiters = wt->next;
+		rsv_worker_client_release(w, &wt->client);
+		core_free(wt);
+	}
 	if (req->prev)
 		req->prev->next = req->next;
 	else
@@ -182,19 +231,27 @@ static void request_finish(struct rsv_request *req)
 	uv_close((uv_handle_t *)&req->timer, request_close_cb);
 }
 
-/* Every try failed: a stale answer if the cache has one, else SERVFAIL. */
+/* A stale answer for @q if the cache has one, else SERVFAIL. */
+static void fail_one(struct rsv_worker *w, const struct rsv_ruleset *rs,
+		     const struct rsv_query *q, struct rsv_client *client)
+{
+	uint32_t stale = rs->cfg->server.serve_stale_s;
+	if (stale == 0 || !rsv_worker_answer_from_cache(w, rs, q, client, stale)) {
+		cmpl_count(w->counters, CMPL_SERVFAIL);
+		rsv_worker_answer_error(w, rs, q, client, RSV_RCODE_SERVFAIL,
+					RSV_EDE_NO_REACHABLE_AUTHORITY, "no forwarder answered");
+	}
+}
+
+/* Every try failed: answer the client and every waiter. */
 static void request_fail(struct rsv_request *req)
 {
 	struct rsv_worker *w = req->w;
 	rsv_worker_online(w);
 	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
-	uint32_t stale = rs->cfg->server.serve_stale_s;
-	if (stale == 0 || !rsv_worker_answer_from_cache(w, rs, &req->q, &req->client, stale)) {
-		cmpl_count(w->counters, CMPL_SERVFAIL);
-		rsv_worker_answer_error(w, rs, &req->q, &req->client, RSV_RCODE_SERVFAIL,
-					RSV_EDE_NO_REACHABLE_AUTHORITY,
-					"no forwarder answered");
-	}
+	fail_one(w, rs, &req->q, &req->client);
+	for (struct waiter *wt = req->waiters; wt; wt = wt->next)
+		fail_one(w, rs, &wt->q, &wt->client);
 	request_finish(req);
 }
 
@@ -228,6 +285,23 @@ static uint32_t cache_ttl(const struct rsv_scan *sc, uint32_t max_ttl)
 		return 0;
 	}
 	return ttl > max_ttl ? max_ttl : ttl;
+}
+
+/* Finish stored answer @msg (@len bytes in a buffer of @size) for @q and send it. */
+static void answer_client(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			  const struct rsv_query *q, struct rsv_client *client, uint8_t *msg,
+			  size_t len, size_t size)
+{
+	size_t limit = client->udp ? rsv_wire_udp_limit(q, rsv_ruleset_udp_size(rs)) : RSV_MAX_MSG;
+	size_t out = rsv_wire_finish_answer(msg, len, size, q, RSV_EDE_NONE, NULL,
+					    rsv_ruleset_udp_size(rs), limit);
+	if (out == 0) {
+		rsv_worker_client_release(w, client);
+		return;
+	}
+	if (msg[2] & (RSV_FLAG_TC >> 8))
+		cmpl_count(w->counters, CMPL_TRUNCATED);
+	rsv_worker_send(w, client, msg, out);
 }
 
 /*
@@ -301,25 +375,30 @@ static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t le
 			.qname_len = req->q.qname_len,
 			.qtype = req->q.qtype,
 			.qclass = req->q.qclass,
-			.flags = (uint8_t)((req->q.edns_do ? RSV_CACHE_F_DO : 0) |
-					   ((req->q.flags & RSV_FLAG_CD) ? RSV_CACHE_F_CD : 0)),
+			.flags = req->key_flags,
+			.hash = req->key_hash,
 		};
 		struct rsv_cache_msg cm = {buf, blen, sc->ttl_offsets, n_ttls, ttl};
-		rsv_cache_key_hash(w->server->cache, &key);
 		int cr = rsv_cache_insert(w->server->cache, &key, &cm, core_clock_mono_s());
 		if (cr != 0 && cr != CORE_ELIMIT)
 			core_log_debug("rsv", "cache insert failed: %d", cr);
 	}
 	core_free(sc);
-	size_t limit = req->client.udp ? rsv_wire_udp_limit(&req->q, rsv_ruleset_udp_size(rs))
-				       : RSV_MAX_MSG;
-	size_t out = rsv_wire_finish_answer(buf, blen, sizeof(w->out_buf) - 2, &req->q,
-					    RSV_EDE_NONE, NULL, rsv_ruleset_udp_size(rs), limit);
-	if (out > 0) {
-		if (buf[2] & (RSV_FLAG_TC >> 8))
-			cmpl_count(w->counters, CMPL_TRUNCATED);
-		rsv_worker_send(w, &req->client, buf, out);
+	/* Waiters first, each from a copy of the stored form; the request's own client last,
+	 * in place. */
+	if (req->waiters) {
+		uint8_t *copy = core_malloc(blen + 1024);
+		for (struct waiter *wt = req->waiters; wt; wt = wt->next) {
+			if (!copy) {
+				fail_one(w, rs, &wt->q, &wt->client);
+				continue;
+			}
+			memcpy(copy, buf, blen);
+			answer_client(w, rs, &wt->q, &wt->client, copy, blen, blen + 1024);
+		}
+		core_free(copy);
 	}
+	answer_client(w, rs, &req->q, &req->client, buf, blen, sizeof(w->out_buf) - 2);
 	request_finish(req);
 	return true;
 }
@@ -528,6 +607,26 @@ static void next_try(struct rsv_request *req)
 void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
 		       const struct rsv_query *q, const struct rsv_client *client)
 {
+	struct rsv_cache_key key = {
+		.qname = q->qname,
+		.qname_len = q->qname_len,
+		.qtype = q->qtype,
+		.qclass = q->qclass,
+		.flags = key_flags_of(q),
+	};
+	rsv_cache_key_hash(w->server->cache, &key);
+	struct rsv_request *same = find_inflight(w, q, key.hash, key.flags);
+	if (same && same->n_waiters < MAX_WAITERS) {
+		struct waiter *wt = core_malloc(sizeof(*wt));
+		if (wt) {
+			wt->client = *client;
+			wt->q = *q;
+			wt->next = same->waiters;
+			same->waiters = wt;
+			same->n_waiters++;
+			return;
+		}
+	}
 	struct rsv_request *req = core_calloc(1, sizeof(*req));
 	if (!req) {
 		struct rsv_client c = *client;
@@ -538,6 +637,13 @@ void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	req->w = w;
 	req->client = *client;
 	req->q = *q;
+	req->key_hash = key.hash;
+	req->key_flags = key.flags;
+	if (!same) {
+		struct rsv_request **b = bucket_of(w, key.hash);
+		req->hnext = *b;
+		*b = req;
+	}
 	req->query_len = rsv_wire_write_query(q, 0, UPSTREAM_UDP_SIZE, req->query,
 					      sizeof(req->query));
 	uv_timer_init(&w->loop, &req->timer);

@@ -34,6 +34,7 @@
 #define RSV_MAX_UPSTREAMS 64
 #define RSV_MAX_LISTEN 32
 #define RSV_RECV_BATCH 20 /**< datagrams per recvmmsg call */
+#define RSV_INFLIGHT_BUCKETS 1024 /**< per-worker table of requests waiting for an upstream */
 
 struct rsv_cache;
 struct rsv_server;
@@ -103,6 +104,7 @@ struct rsv_worker {
 	unsigned pending; /**< requests waiting for an upstream */
 	struct rsv_tcp_conn *conns; /**< open client connections (worker.c) */
 	struct rsv_request *requests; /**< requests waiting for an upstream (forward.c) */
+	struct rsv_request *inflight[RSV_INFLIGHT_BUCKETS]; /**< the same, by question hash */
 	int start_error; /**< set by the thread when listening failed */
 	uv_sem_t started;
 };

@@ -290,10 +290,12 @@ size_t rsv_wire_write_query(const struct rsv_query *q, uint16_t id, uint16_t udp
 	return need + opt;
 }
 
-/* Header flags of an answer to @q with @rcode's low bits. */
+/* Header flags of an answer to @q with @rcode's low bits, keeping TC and AD of @upstream_flags
+ * (AD only when the client asked for DNSSEC data or AD). */
 static uint16_t answer_flags(const struct rsv_query *q, uint16_t upstream_flags, unsigned rcode)
 {
-	uint16_t keep = upstream_flags & (RSV_FLAG_AA | RSV_FLAG_TC | RSV_FLAG_AD);
+	/* AA is not ours to give: a resolver's answers are never authoritative. */
+	uint16_t keep = upstream_flags & (RSV_FLAG_TC | RSV_FLAG_AD);
 	if (!q->edns_do && !(q->flags & RSV_FLAG_AD))
 		keep &= (uint16_t)~RSV_FLAG_AD;
 	return (uint16_t)(RSV_FLAG_QR | (q->flags & (0x7800u | RSV_FLAG_RD | RSV_FLAG_CD)) |

@@ -137,7 +137,7 @@ size_t rsv_wire_write_error(const struct rsv_query *q, unsigned rcode, enum rsv_
 
 /**
  * Turn stored answer @msg (@len bytes in a buffer of @size; ID zero, no OPT, question as stored)
- * into the answer to @q: ID, RD and CD from @q, RA set, AD kept only when @q asked for DO or AD,
+ * into the answer to @q: ID, RD and CD from @q, RA set, AA cleared, AD kept only when @q asked for DO or AD,
  * the question name in @q's case, then an OPT record when @q had EDNS (with @ede unless
  * RSV_EDE_NONE). When the result exceeds @limit, only the header and question are kept, with TC.
  *

@@ -1,0 +1,1157 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Black-box test harness for lanhmanhd.
+
+Everything runs on loopback: nsd serves tests/integration/zones/ as the upstream, lanhmanhd is
+started with a YAML config rendered per test, and queries are sent with dnspython, raw sockets or
+kdig. Each test function gets a TestContext (its own temp dir); every process started through it
+is stopped by PID when the test ends, pass or fail. On failure the temp dir is kept and the
+daemon's stderr, its config, the control commands run and the nsd log are printed.
+
+Readiness is always explicit: nsd is polled with short SOA queries, lanhmanhd reports READY=1 over
+the systemd notify protocol (NOTIFY_SOCKET points at an AF_UNIX datagram socket we own), and a
+reload is over when RELOADING=1 has been followed by READY=1.
+
+Binaries: LANHMANHD / LANHMANH from the environment (set by meson), or --lanhmanhd PATH /
+--lanhmanh PATH on the command line, or the first build*/resolver/ of the source tree. Tools
+(nsd, kdig, dnsperf) come from NSD / KDIG / DNSPERF or PATH plus /usr/sbin.
+
+Run one file by hand:  /usr/bin/python3 tests/integration/test_basic.py [-k PATTERN] [--keep]
+"""
+
+import glob
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC_ROOT = os.path.dirname(os.path.dirname(HERE))
+ZONES_DIR = os.path.join(HERE, 'zones')
+ZONE = 'example.test.'
+
+SKIP_EXIT = 77  # meson: test skipped
+
+# EDNS Extended DNS Error codes used by the tests (RFC 8914).
+EDE_STALE_ANSWER = 3
+EDE_PROHIBITED = 18
+EDE_NO_REACHABLE_AUTHORITY = 22
+
+_opts = {'lanhmanhd': None, 'lanhmanh': None, 'keep': False, 'patterns': []}
+
+
+class TestFailure(AssertionError):
+    """A check on the daemon's behaviour failed."""
+
+
+class HarnessError(RuntimeError):
+    """The test set-up itself failed (a process did not start, a tool is missing)."""
+
+
+class NoAnswer(TestFailure):
+    """No response arrived before the timeout."""
+
+
+# --------------------------------------------------------------------------------------------
+# checks: every failure message carries both values (and the DNS message when there is one)
+
+
+def check(cond, what):
+    if not cond:
+        raise TestFailure(what)
+
+
+def eq(got, want, what):
+    if got != want:
+        raise TestFailure('%s: got %r, want %r' % (what, got, want))
+
+
+def between(got, lo, hi, what):
+    if got is None or not lo <= got <= hi:
+        raise TestFailure('%s: got %r, want between %r and %r' % (what, got, lo, hi))
+
+
+# --------------------------------------------------------------------------------------------
+# programs and ports
+
+
+def _executable(path):
+    return path is not None and os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _find_built(name, env):
+    if _opts.get(name):
+        return _opts[name]
+    if os.environ.get(env):
+        return os.environ[env]
+    for pattern in ('build/resolver/', 'build*/resolver/', 'build/', 'build*/'):
+        for cand in sorted(glob.glob(os.path.join(SRC_ROOT, pattern, name))):
+            if _executable(cand):
+                return cand
+    return None
+
+
+def lanhmanhd_path():
+    return _find_built('lanhmanhd', 'LANHMANHD')
+
+
+def lanhmanh_path():
+    return _find_built('lanhmanh', 'LANHMANH')
+
+
+def tool(name):
+    """Path of an installed tool (nsd, kdig, dnsperf) or None."""
+    env = os.environ.get(name.upper())
+    if env:
+        return env
+    path = os.environ.get('PATH', '') + ':/usr/sbin:/sbin:/usr/local/sbin'
+    return shutil.which(name, path=path)
+
+
+_ports_given = set()
+
+
+def free_port(family=socket.AF_INET, host='127.0.0.1'):
+    """A port free for both UDP and TCP on host, never handed out twice by this process."""
+    for _ in range(200):
+        u = socket.socket(family, socket.SOCK_DGRAM)
+        t = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            u.bind((host, 0))
+            port = u.getsockname()[1]
+            if port in _ports_given:
+                continue
+            try:
+                t.bind((host, port))
+            except OSError:
+                continue
+            if family == socket.AF_INET and socket.has_ipv6 and _has_ipv6_loopback():
+                # listeners may be added on [::1] as well: keep the port free there too
+                u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                try:
+                    u6.bind(('::1', port))
+                except OSError:
+                    continue
+                finally:
+                    u6.close()
+            _ports_given.add(port)
+            return port
+        finally:
+            u.close()
+            t.close()
+    raise HarnessError('no free port found')
+
+
+_ipv6_ok = None
+
+
+def _has_ipv6_loopback():
+    global _ipv6_ok
+    if _ipv6_ok is None:
+        try:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s.bind(('::1', 0))
+            s.close()
+            _ipv6_ok = True
+        except OSError:
+            _ipv6_ok = False
+    return _ipv6_ok
+
+
+def has_ipv6_loopback():
+    return _has_ipv6_loopback()
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    """Poll pred() until it returns a true value; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TestFailure('timed out after %.1f s waiting for %s' % (timeout, what))
+        time.sleep(interval)
+
+
+def _stop_process(proc, name, timeout=5.0):
+    """SIGTERM by PID, wait, SIGKILL (the process group we created) on timeout.
+
+    Returns (returncode, hung) where hung says SIGKILL was needed."""
+    if proc.poll() is not None:
+        return proc.returncode, False
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout)
+        return proc.returncode, False
+    except subprocess.TimeoutExpired:
+        pass
+    sys.stderr.write('harness: %s (pid %d) ignored SIGTERM for %.0f s: SIGKILL\n'
+                     % (name, proc.pid, timeout))
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # group of that PID: created by us (new session)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait(10)
+    return proc.returncode, True
+
+
+def _tail(path, max_lines=300):
+    try:
+        with open(path, 'r', errors='replace') as f:
+            lines = f.readlines()
+    except OSError as e:
+        return '(cannot read %s: %s)\n' % (path, e)
+    if len(lines) > max_lines:
+        return ('... (%d lines omitted, full file: %s)\n' % (len(lines) - max_lines, path)
+                + ''.join(lines[-max_lines:]))
+    return ''.join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# YAML rendering (config files are small; block style with flow lists of scalars)
+
+_YAML_WORDS = {'true', 'false', 'yes', 'no', 'on', 'off', 'null', '~', 'y', 'n'}
+
+
+def _yaml_scalar(v):
+    if v is True:
+        return 'true'
+    if v is False:
+        return 'false'
+    if v is None:
+        return 'null'
+    if isinstance(v, (int, float)):
+        return str(v)
+    s = str(v)
+    if (re.fullmatch(r'[A-Za-z0-9_./][A-Za-z0-9_./+-]*', s) and s.lower() not in _YAML_WORDS
+            and not re.fullmatch(r'[-+.0-9eE]+', s)):
+        return s
+    return json.dumps(s, ensure_ascii=False)
+
+
+def to_yaml(obj, indent=0):
+    """Render nested dicts/lists/scalars as YAML text."""
+    pad = ' ' * indent
+    out = []
+    for key, v in obj.items():
+        if isinstance(v, dict):
+            if not v:
+                out.append('%s%s: {}' % (pad, key))
+            else:
+                out.append('%s%s:' % (pad, key))
+                out.append(to_yaml(v, indent + 2))
+        elif isinstance(v, (list, tuple)):
+            if not any(isinstance(x, (dict, list, tuple)) for x in v):
+                out.append('%s%s: [%s]' % (pad, key, ', '.join(
+                    json.dumps(x, ensure_ascii=False) if isinstance(x, str) else _yaml_scalar(x)
+                    for x in v)))
+            else:
+                out.append('%s%s:' % (pad, key))
+                for item in v:
+                    if not isinstance(item, dict):
+                        raise HarnessError('to_yaml: nested lists are not supported')
+                    body = to_yaml(item, indent + 4).split('\n')
+                    out.append('%s  - %s' % (pad, body[0].lstrip()))
+                    out.extend(body[1:])
+        else:
+            out.append('%s%s: %s' % (pad, key, _yaml_scalar(v)))
+    return '\n'.join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# DNS messages: building, sending, inspecting
+
+
+def make_query(name, rdtype='A', edns=True, payload=1232, qid=None, rd=True, options=None,
+               dnssec=False):
+    """A dnspython query; edns=False sends no OPT record at all."""
+    flags = dns.flags.RD if rd else 0
+    if edns:
+        q = dns.message.make_query(name, rdtype, use_edns=0, payload=payload, options=options,
+                                   want_dnssec=dnssec, flags=flags, id=qid)
+    else:
+        q = dns.message.make_query(name, rdtype, use_edns=False, flags=flags, id=qid)
+    return q
+
+
+class Reply:
+    """A response: the parsed message, its wire form and how long it took."""
+
+    def __init__(self, wire, elapsed, transport):
+        self.wire = wire
+        self.elapsed = elapsed
+        self.transport = transport
+        self.msg = dns.message.from_wire(wire, ignore_trailing=False)
+
+    def __repr__(self):
+        return '<Reply %s %d bytes in %.3f s>' % (self.transport, len(self.wire), self.elapsed)
+
+    def text(self):
+        return ';; %s, %d bytes, %.3f s\n%s' % (self.transport, len(self.wire), self.elapsed,
+                                                self.msg.to_text())
+
+    @property
+    def rcode(self):
+        return dns.rcode.to_text(self.msg.rcode())
+
+    @property
+    def tc(self):
+        return bool(self.msg.flags & dns.flags.TC)
+
+    @property
+    def qr(self):
+        return bool(self.msg.flags & dns.flags.QR)
+
+    @property
+    def has_edns(self):
+        return self.msg.edns >= 0
+
+    @property
+    def payload(self):
+        return self.msg.payload if self.msg.edns >= 0 else None
+
+    @property
+    def ede(self):
+        """List of (code, text) of the EDE options."""
+        out = []
+        for opt in (self.msg.options if self.msg.edns >= 0 else []):
+            if int(opt.otype) == int(dns.edns.OptionType.EDE):
+                out.append((int(opt.code), opt.text))
+        return out
+
+    @property
+    def ede_codes(self):
+        return [c for c, _ in self.ede]
+
+    def rrset(self, name, rdtype, section='answer'):
+        sec = getattr(self.msg, section)
+        want_name = dns.name.from_text(name)
+        want_type = dns.rdatatype.from_text(rdtype) if isinstance(rdtype, str) else rdtype
+        for rrs in sec:
+            if rrs.name == want_name and rrs.rdtype == want_type:
+                return rrs
+        return None
+
+    def values(self, name, rdtype, section='answer'):
+        """Sorted rdata texts of name/rdtype in a section ([] if absent)."""
+        rrs = self.rrset(name, rdtype, section)
+        return sorted(r.to_text() for r in rrs) if rrs is not None else []
+
+    def ttl(self, name, rdtype, section='answer'):
+        rrs = self.rrset(name, rdtype, section)
+        return rrs.ttl if rrs is not None else None
+
+    def count(self, section='answer'):
+        return sum(len(r) for r in getattr(self.msg, section))
+
+    # expectations ---------------------------------------------------------------------------
+
+    def expect(self, cond, what):
+        if not cond:
+            raise TestFailure('%s\n%s' % (what, self.text()))
+        return self
+
+    def expect_rcode(self, rcode):
+        return self.expect(self.rcode == rcode, 'rcode: got %s, want %s' % (self.rcode, rcode))
+
+    def expect_values(self, name, rdtype, want, section='answer'):
+        got = self.values(name, rdtype, section)
+        want = sorted(want)
+        return self.expect(got == want, '%s %s in %s: got %r, want %r'
+                           % (name, rdtype, section, got, want))
+
+    def expect_ede(self, code):
+        return self.expect(code in self.ede_codes,
+                           'EDE: got %r, want code %d among them' % (self.ede, code))
+
+    def expect_soa_authority(self, max_ttl=None):
+        """A negative answer: the zone's SOA in the authority section."""
+        rrs = self.rrset(ZONE, 'SOA', 'authority')
+        self.expect(rrs is not None, 'no %s SOA in the authority section' % ZONE)
+        self.expect(len(rrs) == 1, 'SOA rrset has %d records' % len(rrs))
+        soa = rrs[0]
+        self.expect(soa.serial == 2024010101 and soa.minimum == 60,
+                    'SOA content: got %s' % soa.to_text())
+        if max_ttl is not None:
+            self.expect(rrs.ttl <= max_ttl, 'SOA TTL %d > %d' % (rrs.ttl, max_ttl))
+        return self
+
+
+def _family(addr):
+    return socket.AF_INET6 if ':' in addr else socket.AF_INET
+
+
+def _source_for(addr):
+    return '::1' if ':' in addr else '127.0.0.1'
+
+
+def send_udp(port, wire, addr='127.0.0.1', source=None, timeout=2.0, want_id=None):
+    """Send one datagram and return the first reply datagram (bytes, elapsed), or raise NoAnswer.
+
+    want_id: skip replies whose ID differs (strays from earlier packets)."""
+    s = socket.socket(_family(addr), socket.SOCK_DGRAM)
+    try:
+        s.bind((source or _source_for(addr), 0))
+        t0 = time.monotonic()
+        s.sendto(wire, (addr, port))
+        deadline = t0 + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise NoAnswer('no UDP answer from %s port %d within %.1f s (source %s)'
+                               % (addr, port, timeout, source))
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                continue
+            data, peer = s.recvfrom(65535)
+            if peer[1] != port:
+                continue
+            if want_id is not None and (len(data) < 2 or struct.unpack('!H', data[:2])[0] != want_id):
+                continue
+            return data, time.monotonic() - t0
+    finally:
+        s.close()
+
+
+def udp(port, name, rdtype='A', addr='127.0.0.1', source=None, edns=True, payload=1232,
+        timeout=2.0, query=None):
+    """Query over UDP; returns a Reply (no retries, no TCP fallback)."""
+    q = query if query is not None else make_query(name, rdtype, edns=edns, payload=payload)
+    wire, elapsed = send_udp(port, q.to_wire(), addr=addr, source=source, timeout=timeout,
+                             want_id=q.id)
+    r = Reply(wire, elapsed, 'UDP')
+    _check_matches(q, r)
+    return r
+
+
+def _check_matches(q, r):
+    r.expect(r.msg.id == q.id, 'ID: got %d, want %d' % (r.msg.id, q.id))
+    r.expect(r.qr, 'QR bit not set in the response')
+    if r.rcode != 'FORMERR':
+        r.expect(len(r.msg.question) == 1 and r.msg.question[0].name == q.question[0].name
+                 and r.msg.question[0].rdtype == q.question[0].rdtype,
+                 'question section differs from the query: %s' % q.question)
+
+
+def recv_exact(sock, n, timeout):
+    """Read exactly n bytes; returns fewer (possibly b'') on EOF; raises NoAnswer on timeout."""
+    buf = b''
+    deadline = time.monotonic() + timeout
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise NoAnswer('TCP read timed out after %.1f s (%d of %d bytes)' % (timeout, len(buf), n))
+        r, _, _ = select.select([sock], [], [], left)
+        if not r:
+            continue
+        try:
+            chunk = sock.recv(n - len(buf))
+        except ConnectionResetError:
+            return buf
+        if not chunk:
+            return buf
+        buf += chunk
+    return buf
+
+
+def tcp_connect(port, addr='127.0.0.1', source=None, timeout=2.0):
+    s = socket.socket(_family(addr), socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    if source:
+        s.bind((source, 0))
+    s.connect((addr, port))
+    s.settimeout(None)
+    return s
+
+
+def tcp_read_frame(sock, timeout=2.0):
+    """One length-prefixed DNS message, or None on a clean EOF at a frame boundary."""
+    hdr = recv_exact(sock, 2, timeout)
+    if len(hdr) == 0:
+        return None
+    if len(hdr) < 2:
+        raise TestFailure('TCP: connection closed inside a length prefix')
+    (n,) = struct.unpack('!H', hdr)
+    body = recv_exact(sock, n, timeout)
+    if len(body) < n:
+        raise TestFailure('TCP: connection closed after %d of %d bytes of a message' % (len(body), n))
+    return body
+
+
+def frame(wire):
+    return struct.pack('!H', len(wire)) + wire
+
+
+def tcp(port, name, rdtype='A', addr='127.0.0.1', source=None, edns=True, payload=1232,
+        timeout=2.0, query=None):
+    """Query over a fresh TCP connection; returns a Reply."""
+    q = query if query is not None else make_query(name, rdtype, edns=edns, payload=payload)
+    t0 = time.monotonic()
+    s = tcp_connect(port, addr, source, timeout)
+    try:
+        s.sendall(frame(q.to_wire()))
+        wire = tcp_read_frame(s, timeout)
+        if wire is None:
+            raise NoAnswer('TCP connection closed without an answer to %s %s' % (name, rdtype))
+    finally:
+        s.close()
+    r = Reply(wire, time.monotonic() - t0, 'TCP')
+    _check_matches(q, r)
+    return r
+
+
+def parse_header(wire):
+    """The 12-byte header of a raw message as a dict, or None if too short."""
+    if len(wire) < 12:
+        return None
+    qid, flags, qd, an, ns, ar = struct.unpack('!HHHHHH', wire[:12])
+    return {'id': qid, 'qr': bool(flags & 0x8000), 'opcode': (flags >> 11) & 0xF,
+            'aa': bool(flags & 0x0400), 'tc': bool(flags & 0x0200), 'rd': bool(flags & 0x0100),
+            'ra': bool(flags & 0x0080), 'rcode': flags & 0xF,
+            'qd': qd, 'an': an, 'ns': ns, 'ar': ar}
+
+
+# Raw wire building, for malformed packets.
+
+def wire_name(name):
+    out = b''
+    for label in name.rstrip('.').split('.'):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b'\x00'
+
+
+def wire_header(qid, flags=0x0100, qd=1, an=0, ns=0, ar=0):
+    return struct.pack('!HHHHHH', qid, flags, qd, an, ns, ar)
+
+
+def wire_question(name, rdtype=1, rdclass=1):
+    return (wire_name(name) if isinstance(name, str) else name) + struct.pack('!HH', rdtype, rdclass)
+
+
+def wire_opt(payload=1232, options=b'', rdlen=None, ext_flags=0):
+    """An OPT RR; rdlen overrides the computed RDLENGTH (to lie about it)."""
+    rdlen = len(options) if rdlen is None else rdlen
+    return b'\x00' + struct.pack('!HHIH', 41, payload, ext_flags, rdlen) + options
+
+
+def wire_option(code, data, length=None):
+    return struct.pack('!HH', code, len(data) if length is None else length) + data
+
+
+# --------------------------------------------------------------------------------------------
+# kdig
+
+
+class KdigResult:
+    def __init__(self, argv, proc):
+        self.argv = argv
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        m = re.search(r'status: (\w+)', self.stdout)
+        self.status = m.group(1) if m else None
+        m = re.search(r';; Flags: ([^;]*);', self.stdout)
+        self.flags = m.group(1).split() if m else []
+        self.ede = [int(c) for c in re.findall(r'EDE: (\d+)', self.stdout)]
+        m = re.search(r'UDP size: (\d+)', self.stdout)
+        self.udp_size = int(m.group(1)) if m else None
+        self.sections = {}
+        current = None
+        for line in self.stdout.splitlines():
+            m = re.match(r';; (\w+) SECTION:', line)
+            if m:
+                current = m.group(1).lower()
+                self.sections[current] = []
+                continue
+            if not line.strip() or line.startswith(';;'):
+                current = None if not line.strip() else current
+                continue
+            if current:
+                f = line.split(None, 4)
+                if len(f) == 5:
+                    self.sections[current].append((f[0].lower(), int(f[1]), f[2], f[3], f[4].strip()))
+
+    def records(self, section='answer', rdtype=None):
+        return [r for r in self.sections.get(section, []) if rdtype is None or r[3] == rdtype]
+
+    def values(self, name, rdtype, section='answer'):
+        name = name.lower()
+        return sorted(r[4] for r in self.sections.get(section, []) if r[0] == name and r[3] == rdtype)
+
+    def text(self):
+        return '$ %s\n(exit %d)\n%s%s' % (' '.join(self.argv), self.returncode, self.stdout,
+                                          self.stderr)
+
+    def expect(self, cond, what):
+        if not cond:
+            raise TestFailure('%s\n%s' % (what, self.text()))
+        return self
+
+
+def kdig(port, name, rdtype='A', *opts, addr='127.0.0.1', timeout=2):
+    """Run kdig once (no retries) and parse its output."""
+    exe = tool('kdig')
+    if not exe:
+        raise HarnessError('kdig not found')
+    argv = [exe, '@' + addr, '-p', str(port), name, rdtype, '+timeout=%d' % timeout, '+retry=0']
+    argv += list(opts)
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout * 3 + 5)
+    return KdigResult(argv, proc)
+
+
+# --------------------------------------------------------------------------------------------
+# nsd
+
+
+class Nsd:
+    """nsd serving zones from tests/integration/zones/ on 127.0.0.1:port.
+
+    Use as a context manager; stop()/start()/restart() may be called inside."""
+
+    def __init__(self, ctx, zones=('example.test',), name='nsd', port=None, host='127.0.0.1'):
+        self.ctx = ctx
+        self.name = name
+        self.host = host
+        self.port = port or free_port()
+        self.dir = ctx.path(name)
+        self.zones = list(zones)
+        self.proc = None
+        self.starts = 0
+        os.makedirs(self.dir, exist_ok=True)
+        for z in self.zones:
+            shutil.copy(os.path.join(ZONES_DIR, z + '.zone'), os.path.join(self.dir, z + '.zone'))
+        self.conf = os.path.join(self.dir, 'nsd.conf')
+        self.log = os.path.join(self.dir, 'nsd.log')
+        self.out = os.path.join(self.dir, 'nsd.out')
+        d = self.dir
+        lines = [
+            'server:',
+            '    ip-address: %s@%d' % (host, self.port),
+            '    port: %d' % self.port,
+            '    username: ""',
+            '    chroot: ""',
+            '    zonesdir: "%s"' % d,
+            '    pidfile: "%s/nsd.pid"' % d,
+            '    database: ""',
+            '    xfrdfile: "%s/xfrd.state"' % d,
+            '    zonelistfile: "%s/zone.list"' % d,
+            '    logfile: "%s"' % self.log,
+            '    verbosity: 2',
+            '    server-count: 1',
+            '    hide-version: yes',
+            '    reuseport: no',
+            'remote-control:',
+            '    control-enable: no',
+        ]
+        for z in self.zones:
+            lines += ['zone:', '    name: "%s"' % z, '    zonefile: "%s.zone"' % z]
+        with open(self.conf, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        ctx.add_log_source(self)
+        ctx.add_cleanup(self.stop)
+
+    @property
+    def addr(self):
+        return '%s:%d' % (self.host, self.port)
+
+    def start(self, timeout=10.0):
+        if self.proc is not None and self.proc.poll() is None:
+            raise HarnessError('nsd already running')
+        exe = tool('nsd')
+        if not exe:
+            raise HarnessError('nsd not found')
+        with open(self.out, 'ab') as out:
+            self.proc = subprocess.Popen([exe, '-d', '-c', self.conf], stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        self.starts += 1
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        q = make_query(self.zones[0], 'SOA', edns=False)
+        while True:
+            if self.proc.poll() is not None:
+                raise HarnessError('nsd exited with %d before answering\n%s'
+                                   % (self.proc.returncode, _tail(self.log) + _tail(self.out)))
+            try:
+                wire, _ = send_udp(self.port, q.to_wire(), addr=self.host, timeout=0.2, want_id=q.id)
+                m = dns.message.from_wire(wire)
+                if m.rcode() == dns.rcode.NOERROR and m.answer:
+                    return
+            except (NoAnswer, OSError):
+                pass
+            if time.monotonic() >= deadline:
+                raise HarnessError('nsd not answering SOA queries after %.0f s\n%s'
+                                   % (timeout, _tail(self.log)))
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        rc, hung = _stop_process(self.proc, 'nsd')
+        self.proc = None
+        if hung:
+            raise HarnessError('nsd did not stop on SIGTERM')
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def dump_logs(self):
+        return '---- nsd %s (port %d): %s ----\n%s' % (self.name, self.port, self.log, _tail(self.log, 60))
+
+
+# --------------------------------------------------------------------------------------------
+# lanhmanhd
+
+
+def default_config(ctx, port, forwarders, name='lanhmanhd'):
+    d = ctx.path(name)
+    return {
+        'server': {
+            'listen': ['127.0.0.1:%d' % port],
+            'workers': 2,
+            'mode': 'forward',
+            'forwarders': list(forwarders),
+            'cache_size': '16MiB',
+            'state_dir': os.path.join(d, 'state'),
+            'control_socket': os.path.join(d, 'control.sock'),
+            'log_level': 'info',
+            'upstream_timeout': '300ms',
+            'serve_stale': '1d',
+            'tcp_idle_timeout': '2s',
+            'tcp_max_connections': 100,
+        },
+        'networks': [
+            {'name': 'Trường TH Lê Lợi', 'id': '79-TH-0001',
+             'cidr': ['127.0.3.0/24', '127.0.4.0/24']},
+        ],
+    }
+
+
+class CtlResult:
+    def __init__(self, argv, proc):
+        self.argv = argv
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def text(self):
+        return '$ %s\n(exit %d)\n-- stdout --\n%s-- stderr --\n%s' % (
+            ' '.join(self.argv), self.returncode, self.stdout, self.stderr)
+
+    def expect(self, cond, what):
+        if not cond:
+            raise TestFailure('%s\n%s' % (what, self.text()))
+        return self
+
+    def expect_ok(self):
+        return self.expect(self.returncode == 0, 'lanhmanh exited with %d' % self.returncode)
+
+
+class Daemon:
+    """lanhmanhd with a per-test config, started in the foreground with NOTIFY_SOCKET.
+
+    config: None (default_config with forwarders), a dict (rendered to YAML) or YAML text."""
+
+    def __init__(self, ctx, forwarders=(), config=None, name='lanhmanhd', port=None,
+                 ready_timeout=10.0):
+        self.ctx = ctx
+        self.name = name
+        self.port = port or free_port()
+        self.dir = ctx.path(name)
+        os.makedirs(os.path.join(self.dir, 'state'), exist_ok=True)
+        self.config_path = os.path.join(self.dir, 'lanhmanh.yaml')
+        self.stderr_path = os.path.join(self.dir, 'stderr.log')
+        self.stdout_path = os.path.join(self.dir, 'stdout.log')
+        self.notify_path = os.path.join(self.dir, 'notify.sock')
+        self.ready_timeout = ready_timeout
+        self.proc = None
+        self.notify_sock = None
+        self.notifications = []  # (monotonic time, [lines])
+        self.ctl_log = []
+        self.exit_problem = None
+        self.config = default_config(ctx, self.port, forwarders, name) if config is None else config
+        self.write_config(self.config)
+        ctx.add_log_source(self)
+        ctx.add_cleanup(self._cleanup)
+
+    # config -----------------------------------------------------------------------------------
+
+    @property
+    def control_socket(self):
+        if isinstance(self.config, dict):
+            return self.config['server']['control_socket']
+        m = re.search(r'control_socket:\s*"?([^"\n]+)"?', self.config)
+        return m.group(1).strip() if m else os.path.join(self.dir, 'control.sock')
+
+    def render(self, config):
+        return config if isinstance(config, str) else to_yaml(config) + '\n'
+
+    def write_config(self, config, path=None):
+        """Write config (dict or text) atomically; returns the path written."""
+        path = path or self.config_path
+        text = self.render(config)
+        tmp = path + '.tmp'
+        with open(tmp, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.replace(tmp, path)
+        if path == self.config_path:
+            self.config = config
+            self.config_text = text
+        return path
+
+    # process ----------------------------------------------------------------------------------
+
+    def start(self):
+        exe = lanhmanhd_path()
+        if not _executable(exe):
+            raise HarnessError('lanhmanhd not found (set LANHMANHD): %r' % exe)
+        if os.path.exists(self.notify_path):
+            os.unlink(self.notify_path)
+        self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify_sock.bind(self.notify_path)
+        self.notifications = []
+        env = dict(os.environ)
+        env['NOTIFY_SOCKET'] = self.notify_path
+        env.setdefault('ASAN_OPTIONS', 'abort_on_error=0')
+        self.argv = [exe, '-c', self.config_path]
+        with open(self.stderr_path, 'ab') as err, open(self.stdout_path, 'ab') as out:
+            self.t_start = time.monotonic()
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=err, env=env, start_new_session=True)
+        self.wait_notify('READY=1', self.ready_timeout)
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def expect_alive(self, what='daemon'):
+        if not self.alive():
+            rc = self.proc.returncode if self.proc else None
+            raise TestFailure('%s: lanhmanhd is not running any more (exit status %r%s)'
+                              % (what, rc, ', signal %s' % signal.Signals(-rc).name
+                                 if rc is not None and rc < 0 else ''))
+
+    def _recv_notify(self, timeout):
+        r, _, _ = select.select([self.notify_sock], [], [], max(0.0, timeout))
+        if not r:
+            return None
+        data = self.notify_sock.recv(4096)
+        lines = data.decode('utf-8', 'replace').split('\n')
+        self.notifications.append((time.monotonic(), lines))
+        return lines
+
+    def drain_notify(self):
+        while self._recv_notify(0) is not None:
+            pass
+
+    def wait_notify(self, key, timeout):
+        """Wait for a notify datagram containing the line key (e.g. READY=1)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise HarnessError('lanhmanhd exited with status %d while waiting for %s'
+                                   % (self.proc.returncode, key))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure('lanhmanhd sent no %s on NOTIFY_SOCKET within %.1f s '
+                                  '(got %r)' % (key, timeout, [l for _, l in self.notifications]))
+            lines = self._recv_notify(min(left, 0.1))
+            if lines and key in lines:
+                return lines
+
+    def wait_sequence(self, start, keys, timeout):
+        """Wait until notifications received since index start contain keys in order."""
+        deadline = time.monotonic() + timeout
+        while True:
+            i = 0
+            for _, lines in self.notifications[start:]:
+                while i < len(keys) and keys[i] in lines:
+                    i += 1
+                if i == len(keys):
+                    return
+            if self.proc.poll() is not None:
+                raise HarnessError('lanhmanhd exited with status %d while waiting for %s'
+                                   % (self.proc.returncode, ' then '.join(keys)))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure('lanhmanhd did not send %s on NOTIFY_SOCKET within %.1f s '
+                                  '(got %r)' % (' then '.join(keys), timeout,
+                                                [l for _, l in self.notifications[start:]]))
+            self._recv_notify(min(left, 0.1))
+
+    def reload(self, timeout=10.0):
+        """SIGHUP, then wait for RELOADING=1 followed by READY=1; returns the seconds it took."""
+        self.expect_alive('before reload')
+        self.drain_notify()
+        start = len(self.notifications)
+        t0 = time.monotonic()
+        os.kill(self.proc.pid, signal.SIGHUP)
+        self.wait_sequence(start, ['RELOADING=1', 'READY=1'], timeout)
+        return time.monotonic() - t0
+
+    def ctl(self, *args, timeout=15.0, use_config=False):
+        """Run the lanhmanh CLI against this daemon; returns a CtlResult."""
+        exe = lanhmanh_path()
+        if not _executable(exe):
+            raise HarnessError('lanhmanh not found (set LANHMANH): %r' % exe)
+        if use_config:
+            argv = [exe, '-c', self.config_path] + [str(a) for a in args]
+        else:
+            argv = [exe, '-s', self.control_socket] + [str(a) for a in args]
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+        res = CtlResult(argv, proc)
+        self.ctl_log.append(res)
+        return res
+
+    def ctl_reload(self, timeout=15.0, use_config=False):
+        """`lanhmanh reload`; on success also consume the RELOADING=1 / READY=1 it causes."""
+        self.drain_notify()
+        start = len(self.notifications)
+        res = self.ctl('reload', timeout=timeout, use_config=use_config)
+        if res.returncode == 0:
+            self.wait_sequence(start, ['RELOADING=1', 'READY=1'], 5.0)
+        return res
+
+    def status(self):
+        """`lanhmanh status` as (dict of key: value, {upstream addr: 'up'|'down'}, CtlResult)."""
+        res = self.ctl('status')
+        res.expect_ok()
+        kv, ups = {}, {}
+        for line in res.stdout.splitlines():
+            m = re.match(r'\s*upstream\s+(\S+):\s+(up|down)\b', line)
+            if m:
+                ups[m.group(1)] = m.group(2)
+                continue
+            m = re.match(r'\s*([^:]+):\s*(.*)$', line)
+            if m:
+                kv[m.group(1).strip()] = m.group(2).strip()
+        return kv, ups, res
+
+    def stop(self, timeout=5.0):
+        """SIGTERM by PID; records a problem if it had died already or did not exit cleanly."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is not None:
+            self.exit_problem = ('lanhmanhd had already exited (status %d) before it was stopped'
+                                 % self.proc.returncode)
+        else:
+            rc, hung = _stop_process(self.proc, 'lanhmanhd', timeout)
+            if hung:
+                self.exit_problem = 'lanhmanhd did not exit within %.0f s of SIGTERM' % timeout
+            elif rc not in (0, -signal.SIGTERM):
+                self.exit_problem = 'lanhmanhd exited with status %d after SIGTERM' % rc
+        self.final_rc = self.proc.returncode
+        self.proc = None
+        if self.notify_sock:
+            self.notify_sock.close()
+            self.notify_sock = None
+
+    def _cleanup(self):
+        self.stop()
+        if self.exit_problem:
+            raise TestFailure(self.exit_problem)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        self.stop()
+        if exc_type is None and self.exit_problem:
+            problem, self.exit_problem = self.exit_problem, None
+            raise TestFailure(problem)
+        return False
+
+    def dump_logs(self):
+        out = ['---- lanhmanhd %s (port %d) config %s ----' % (self.name, self.port, self.config_path),
+               getattr(self, 'config_text', ''),
+               '---- notify messages ----',
+               '\n'.join(repr(l) for _, l in self.notifications)]
+        for r in self.ctl_log[-10:]:
+            out.append('---- control command ----\n' + r.text())
+        out.append('---- lanhmanhd stderr: %s ----' % self.stderr_path)
+        out.append(_tail(self.stderr_path))
+        return '\n'.join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# per-test context and the runner
+
+
+class TestContext:
+    def __init__(self, name):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix='lanhmanh-%s-' % name.replace('test_', ''))
+        self._cleanups = []
+        self._log_sources = []
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def add_cleanup(self, fn):
+        self._cleanups.append(fn)
+
+    def add_log_source(self, src):
+        self._log_sources.append(src)
+
+    def nsd(self, **kw):
+        return Nsd(self, **kw)
+
+    def daemon(self, forwarders=(), **kw):
+        return Daemon(self, forwarders=forwarders, **kw)
+
+    def blackhole(self, host='127.0.0.1'):
+        """A bound UDP socket that never answers; returns 'host:port'."""
+        s = socket.socket(_family(host), socket.SOCK_DGRAM)
+        s.bind((host, 0))
+        self.add_cleanup(s.close)
+        return '%s:%d' % (host, s.getsockname()[1])
+
+    def unused(self, host='127.0.0.1'):
+        """'host:port' with nothing listening (queries get ICMP port unreachable)."""
+        return '%s:%d' % (host, free_port(_family(host), host))
+
+    def close(self):
+        """Run cleanups in reverse order; returns the list of errors they raised."""
+        errors = []
+        while self._cleanups:
+            fn = self._cleanups.pop()
+            try:
+                fn()
+            except Exception as e:  # keep stopping the rest
+                errors.append(e)
+        return errors
+
+    def logs(self):
+        return '\n'.join(src.dump_logs() for src in self._log_sources)
+
+
+def _parse_argv(argv):
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a in ('--lanhmanhd', '--lanhmanh') and i + 1 < len(argv):
+            _opts[a[2:]] = argv[i + 1]
+            i += 2
+            continue
+        if a == '-k' and i + 1 < len(argv):
+            _opts['patterns'].append(argv[i + 1])
+            i += 2
+            continue
+        if a == '--keep':
+            _opts['keep'] = True
+        elif a in ('-h', '--help'):
+            print('usage: %s [--lanhmanhd PATH] [--lanhmanh PATH] [-k PATTERN]... [--keep]' % argv[0])
+            sys.exit(0)
+        else:
+            print('unknown argument %r' % a)
+            sys.exit(2)
+        i += 1
+
+
+def require(*tools_needed):
+    """Exit with the meson skip status if a needed tool is missing."""
+    missing = [t for t in tools_needed if not tool(t)]
+    if missing:
+        print('SKIP: missing tools: %s' % ', '.join(missing))
+        sys.exit(SKIP_EXIT)
+
+
+class Interrupted(BaseException):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    # meson's timeout: unwind so that every daemon and nsd we started is stopped by PID
+    raise Interrupted('SIGTERM')
+
+
+def run(namespace, needs=('nsd',)):
+    """Run every test_* function of namespace (in definition order); exit 0, 1 or 77."""
+    _parse_argv(sys.argv)
+    require(*needs)
+    for what, path in (('lanhmanhd', lanhmanhd_path()), ('lanhmanh', lanhmanh_path())):
+        if not _executable(path):
+            print('SKIP: %s not built (set %s or pass --%s): %r' % (what, what.upper(), what, path))
+            sys.exit(SKIP_EXIT)
+    print('lanhmanhd: %s\nlanhmanh:  %s' % (lanhmanhd_path(), lanhmanh_path()))
+    tests = [(n, f) for n, f in namespace.items() if n.startswith('test_') and callable(f)]
+    if _opts['patterns']:
+        tests = [(n, f) for n, f in tests if any(p in n for p in _opts['patterns'])]
+    failed = []
+    t_all = time.monotonic()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    for n, f in tests:
+        ctx = TestContext(n)
+        t0 = time.monotonic()
+        sys.stdout.write('== %s\n' % n)
+        sys.stdout.flush()
+        error = None
+        try:
+            f(ctx)
+        except Exception:
+            error = traceback.format_exc()
+        except BaseException:  # interrupted (SIGINT, or SIGTERM from meson's timeout)
+            ctx.close()
+            print('   INTERRUPTED %s; processes stopped, logs kept in %s' % (n, ctx.dir))
+            sys.stdout.flush()
+            os._exit(1)
+        cleanup_errors = ctx.close()
+        if cleanup_errors and error is None:
+            error = 'while stopping processes:\n' + '\n'.join(
+                '%s: %s' % (type(e).__name__, e) for e in cleanup_errors)
+        dt = time.monotonic() - t0
+        if error is None:
+            print('   PASS %s (%.1f s)' % (n, dt))
+            if not _opts['keep']:
+                shutil.rmtree(ctx.dir, ignore_errors=True)
+        else:
+            failed.append(n)
+            print('   FAIL %s (%.1f s)\n%s' % (n, dt, error))
+            print(ctx.logs())
+            print('   logs kept in %s' % ctx.dir)
+        sys.stdout.flush()
+    print('%d/%d passed in %.1f s%s' % (len(tests) - len(failed), len(tests),
+                                         time.monotonic() - t_all,
+                                         ('; FAILED: ' + ', '.join(failed)) if failed else ''))
+    sys.exit(1 if failed else 0)
