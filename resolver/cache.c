@@ -2,6 +2,7 @@
 /* The sharded answer cache (see cache.h; design notes in README-cache.md). */
 #include "resolver/cache.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -62,9 +63,8 @@ struct cache_shard {
 	uint32_t mask;
 	uint32_t max_buckets; /**< growth bound, derived from @budget */
 	uint32_t lru_tick;    /**< counts puts at the LRU front (wraps) */
-	struct lru_link
-		lru;	 /**< sentinel: lru.next is the most recent entry, lru.prev the oldest */
-	uint64_t budget; /**< byte bound of this shard */
+	struct lru_link lru;  /**< sentinel: next is the newest entry, prev the oldest */
+	uint64_t budget;      /**< byte bound of this shard */
 	uint64_t bytes;
 	uint64_t entries;
 	uint64_t hits;
@@ -155,7 +155,7 @@ static inline size_t entry_offsets_pos(size_t qname_len, size_t msg_len)
 
 static inline size_t entry_size(size_t qname_len, size_t msg_len, size_t n_ttls)
 {
-	return sizeof(struct cache_entry) + entry_offsets_pos(qname_len, msg_len) +
+	return offsetof(struct cache_entry, data) + entry_offsets_pos(qname_len, msg_len) +
 	       n_ttls * sizeof(uint16_t);
 }
 
@@ -197,17 +197,19 @@ static inline void lru_push_front(struct lru_link *head, struct lru_link *l)
 	head->next = l;
 }
 
+/* Unaligned big-endian access: one load or store plus a byte swap, not four byte operations. */
 static inline uint32_t rd_be32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be32toh(v);
 }
 
 static inline void wr_be32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	v = htobe32(v);
+	memcpy(p, &v, sizeof(v));
 }
 
 /* ---- shards ----------------------------------------------------------------------------- */
@@ -233,7 +235,7 @@ static void shard_set_budget(struct cache_shard *sh, uint64_t budget)
 				     1u << CACHE_MAX_BUCKET_BITS);
 }
 
-static int shard_init(struct cache_shard *sh, uint64_t budget)
+static int shard_init(struct cache_shard *sh, uint64_t budget, const pthread_mutexattr_t *attr)
 {
 	uint32_t n;
 
@@ -246,7 +248,7 @@ static int shard_init(struct cache_shard *sh, uint64_t budget)
 	sh->mask = n - 1;
 	sh->lru.next = &sh->lru;
 	sh->lru.prev = &sh->lru;
-	if (pthread_mutex_init(&sh->lock, NULL) != 0) {
+	if (pthread_mutex_init(&sh->lock, attr) != 0) {
 		sh->buckets = core_free(sh->buckets);
 		return -ENOMEM;
 	}
@@ -338,6 +340,7 @@ static void shard_maybe_grow(struct cache_shard *sh)
 struct rsv_cache *rsv_cache_new(uint64_t max_bytes, unsigned n_shards)
 {
 	struct rsv_cache *cache;
+	pthread_mutexattr_t attr;
 	unsigned n = 1, bits = 0;
 	uintptr_t p;
 
@@ -357,10 +360,19 @@ struct rsv_cache *rsv_cache_new(uint64_t max_bytes, unsigned n_shards)
 		goto out_free_cache;
 	p = ((uintptr_t)cache->shards_mem + 63) & ~(uintptr_t)63;
 	cache->shards = (struct cache_shard *)p;
+	if (pthread_mutexattr_init(&attr) != 0)
+		goto out_free_cache;
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+	/* Critical sections are a few hundred cycles: spin briefly before sleeping in the kernel. */
+	(void)pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
 	for (; cache->n_init < n; cache->n_init++) {
-		if (shard_init(&cache->shards[cache->n_init], max_bytes >> bits) != 0)
-			goto out_free_cache;
+		if (shard_init(&cache->shards[cache->n_init], max_bytes >> bits, &attr) != 0)
+			break;
 	}
+	pthread_mutexattr_destroy(&attr);
+	if (cache->n_init < n)
+		goto out_free_cache;
 	return cache;
 
 out_free_cache:
@@ -509,6 +521,7 @@ enum rsv_cache_result rsv_cache_lookup(struct rsv_cache *cache, const struct rsv
 	enum rsv_cache_result res;
 	const uint16_t *offs;
 	const uint8_t *msg;
+	unsigned len, n;
 
 	pthread_mutex_lock(&sh->lock);
 	link = &sh->buckets[key->hash & sh->mask];
@@ -521,9 +534,15 @@ enum rsv_cache_result rsv_cache_lookup(struct rsv_cache *cache, const struct rsv
 	} else if (now_s - e->expire_s < stale_s) {
 		res = RSV_CACHE_STALE;
 	} else {
-		/* Past the stale window of this lookup: drop it now rather than wait for LRU. */
-		shard_unlink_at(sh, link, e);
-		dead = e;
+		/*
+		 * Expired, past the stale window of this lookup: drop it now rather than wait for
+		 * LRU. A lookup without a window (stale_s 0) keeps it: callers look up first without
+		 * one and retry with one when upstreams fail (RFC 8767), and that retry needs it.
+		 */
+		if (stale_s > 0) {
+			shard_unlink_at(sh, link, e);
+			dead = e;
+		}
 		goto out_miss;
 	}
 	if (e->msg_len > out_size)
@@ -540,26 +559,29 @@ enum rsv_cache_result rsv_cache_lookup(struct rsv_cache *cache, const struct rsv
 		lru_push_front(&sh->lru, &e->lru);
 		e->lru_tick = ++sh->lru_tick;
 	}
+	/* Locals: stores through @out may alias the entry as far as the compiler knows. */
 	msg = entry_msg(e);
 	offs = entry_offsets(e);
-	memcpy(out, msg, e->msg_len);
+	len = e->msg_len;
+	n = e->n_ttls;
+	memcpy(out, msg, len);
 	if (res == RSV_CACHE_HIT) {
 		/* A lookup may carry an older now_s than the insert (another worker's clock read). */
 		uint32_t age = now_s > e->inserted_s ? now_s - e->inserted_s : 0;
 
 		sh->hits++;
-		for (unsigned i = 0; i < e->n_ttls; i++) {
+		for (unsigned i = 0; i < n; i++) {
 			uint32_t ttl = rd_be32(msg + offs[i]);
 
 			wr_be32(out + offs[i], ttl > age ? ttl - age : 0);
 		}
 	} else {
 		sh->stale_hits++;
-		for (unsigned i = 0; i < e->n_ttls; i++)
+		for (unsigned i = 0; i < n; i++)
 			wr_be32(out + offs[i], stale_ttl_s);
 	}
-	*out_len = e->msg_len;
 	pthread_mutex_unlock(&sh->lock);
+	*out_len = len;
 	return res;
 
 out_miss:

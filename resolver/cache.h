@@ -64,14 +64,14 @@ struct rsv_cache_stats {
 
 /**
  * Create a cache bounded by @max_bytes, with @n_shards shards (rounded up to a power of two,
- * at least 1). @return the cache, or NULL when out of memory.
+ * 1 to 4096). @return the cache, or NULL when out of memory.
  */
 struct rsv_cache *rsv_cache_new(uint64_t max_bytes, unsigned n_shards);
 
 /** Free @cache and every entry (NULL is fine). No other thread may use it any more. */
 void rsv_cache_free(struct rsv_cache *cache);
 
-/** Change the byte bound; shards over it evict at their next insert. */
+/** Change the byte bound; shards over it evict at once, one shard at a time. */
 void rsv_cache_set_limit(struct rsv_cache *cache, uint64_t max_bytes);
 
 /** Compute @key->hash from the other fields (seeded per cache, so not predictable outside). */
@@ -91,7 +91,9 @@ int rsv_cache_insert(struct rsv_cache *cache, const struct rsv_cache_key *key,
  *
  * A fresh entry is copied with each TTL lowered by its age. With @stale_s > 0, an entry expired
  * for at most @stale_s seconds is copied with every TTL set to @stale_ttl_s (RFC 8767 suggests
- * 30) and RSV_CACHE_STALE is returned; with @stale_s == 0 expired entries are misses.
+ * 30) and RSV_CACHE_STALE is returned; with @stale_s == 0 expired entries are misses but stay
+ * stored (a later lookup with a window may serve them); a lookup with a window drops the
+ * entries expired for longer than it.
  * The message ID in @out is zero and the question name has the stored (lower) case.
  *
  * @param out_len  receives the message length on a hit.

@@ -369,6 +369,16 @@ static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t le
 		}
 	}
 	uint32_t ttl = cache_ttl(sc, rs->cfg->server.cache_max_ttl_s);
+	/* No record may outlive its entry: TTLs above the entry's lifetime (cache_max_ttl, the
+	 * negative TTL) are lowered to it, and TTLs with the high bit set read as 0 (RFC 2181). */
+	for (size_t i = 0; i < n_ttls; i++) {
+		uint8_t *p = buf + sc->ttl_offsets[i];
+		uint32_t t = rsv_wire_get32(p);
+		if (t > 0x7fffffffu)
+			rsv_wire_put32(p, 0);
+		else if (ttl > 0 && t > ttl)
+			rsv_wire_put32(p, ttl);
+	}
 	if (ttl > 0 && !sc->too_many_rrs && !(sc->flags & RSV_FLAG_TC)) {
 		struct rsv_cache_key key = {
 			.qname = req->q.qname,

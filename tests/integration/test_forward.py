@@ -3,7 +3,12 @@
 recovery when the upstream comes back."""
 
 import re
+import socket
+import threading
 import time
+
+import dns.message
+import dns.rrset
 
 from harness import (EDE_NO_REACHABLE_AUTHORITY, NoAnswer, TestFailure, check, eq, kdig, run,
                      tcp, udp, wait_until)
@@ -134,6 +139,72 @@ def test_forwarder_comes_back(t):
         _answer_h(d, 4)
         kv, ups, res = d.status()
         eq(ups.get(nsd.addr), 'up', 'status of the forwarder that came back')
+
+
+def _slow_upstream(t, delay):
+    """A scripted forwarder that answers every A query with 192.0.2.99 after @delay seconds and
+    counts the queries per name. nsd cannot be made slow, hence this small server."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(('127.0.0.1', 0))
+    seen = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def reply(wire, peer):
+        q = dns.message.from_wire(wire)
+        r = dns.message.make_response(q)
+        name = q.question[0].name
+        r.answer.append(dns.rrset.from_text(name, 60, 'IN', 'A', '192.0.2.99'))
+        try:
+            sock.sendto(r.to_wire(), peer)
+        except OSError:
+            pass
+
+    def serve():
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                wire, peer = sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            name = dns.message.from_wire(wire).question[0].name.to_text().lower()
+            with lock:
+                seen[name] = seen.get(name, 0) + 1
+            threading.Timer(delay, reply, (wire, peer)).start()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+
+    def close():
+        stop.set()
+        th.join(2)
+        sock.close()
+    t.add_cleanup(close)
+    return '127.0.0.1:%d' % sock.getsockname()[1], seen
+
+
+def test_coalescing(t):
+    """Clients asking the same uncached question at once share one upstream query per worker."""
+    addr, seen = _slow_upstream(t, 0.15)
+    with t.daemon([addr]) as d:
+        results = []
+
+        def ask():
+            results.append(udp(d.port, 'same.example.test', 'A', timeout=3.0))
+        threads = [threading.Thread(target=ask) for _ in range(12)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        eq(len(results), 12, 'answers received')
+        for r in results:
+            r.expect_rcode('NOERROR').expect_values('same.example.test.', 'A', ['192.0.2.99'])
+        n = seen.get('same.example.test.', 0)
+        # Two workers: each may have sent the question once.
+        check(1 <= n <= 2, 'the forwarder saw %d queries for 12 identical client queries, '
+              'want 1 per worker (2 workers)' % n)
 
 
 if __name__ == '__main__':
