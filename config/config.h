@@ -99,9 +99,16 @@ struct cfg_diags {
 /**
  * Load and validate the YAML file at @path.
  *
- * @param diags  receives every problem found (the caller frees with cfg_diags_clear()).
+ * When server.forwarders is absent, the nameservers of /etc/resolv.conf (see
+ * cfg_set_resolv_conf_path()) become the forwarders; that file is read during the load.
+ * Safe to call from any thread, as long as cfg_set_resolv_conf_path() is not called meanwhile.
+ *
+ * @param diags  receives every problem found (the caller frees with cfg_diags_clear()). They are
+ *               appended, sorted in file order among themselves; a successful load may still
+ *               add warnings, which the caller should show. NULL: diagnostics are discarded.
  * @return 0 and a new config in @out_cfg (free with cfg_free()), CORE_ECONFIG when any error
- *         diagnostic was produced, -ENOMEM.
+ *         diagnostic was produced, -ENOMEM (the diagnostics may then be incomplete).
+ *         @out_cfg is written only on success.
  */
 int cfg_load(const char *path, struct cfg_root **out_cfg, struct cfg_diags *diags)
 	__attribute__((warn_unused_result));

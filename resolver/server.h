@@ -33,7 +33,7 @@
 
 #define RSV_MAX_UPSTREAMS 64
 #define RSV_MAX_LISTEN 32
-#define RSV_RECV_BATCH 20 /**< datagrams per recvmmsg call */
+#define RSV_RECV_BATCH 32 /**< datagrams per recvmmsg/sendmmsg call */
 #define RSV_INFLIGHT_BUCKETS 1024 /**< per-worker table of requests waiting for an upstream */
 
 struct rsv_cache;
@@ -60,6 +60,22 @@ struct rsv_ruleset {
 };
 
 struct rsv_worker;
+struct udp_out;
+
+/**
+ * A UDP listening socket of one worker. The socket is read with our own recvmmsg loop (libuv's
+ * reads until EAGAIN, one wasted system call per wake-up) and answered with sendmmsg; answers
+ * the kernel cannot take yet wait in a bounded queue sent when the socket is writable.
+ */
+struct rsv_udp_listener {
+	uv_poll_t poll;
+	int fd; /**< owned; closed when the worker ends */
+	struct rsv_worker *w;
+	struct udp_out *queue_head, *queue_tail; /**< answers waiting for room, oldest first */
+	unsigned queued;
+	const struct cfg_addr *addr;
+};
+
 struct rsv_tcp_conn;
 struct rsv_request;
 struct rsv_udp_batch;
@@ -94,12 +110,12 @@ struct rsv_worker {
 	atomic_bool stop;
 	uv_prepare_t rcu_prepare;
 	bool rcu_online;
-	uv_udp_t udp[RSV_MAX_LISTEN];
+	struct rsv_udp_listener udp[RSV_MAX_LISTEN];
 	uv_tcp_t tcp[RSV_MAX_LISTEN];
 	unsigned n_udp, n_tcp;
-	uint8_t *recv_buf; /**< RSV_RECV_BATCH * 64 KiB for recvmmsg, reused per callback */
+	uint8_t *recv_buf; /**< 64 KiB read buffer (TCP, upstream answers), reused per callback */
 	uint8_t out_buf[65536 + 2]; /**< answer scratch, valid during one callback */
-	struct rsv_udp_batch *batch; /**< UDP answers gathered during one recvmmsg batch */
+	struct rsv_udp_batch *batch; /**< UDP queries and answers of one recvmmsg batch */
 	struct cmpl_counters *counters; /**< this worker's slot in server->counters */
 	unsigned pending; /**< requests waiting for an upstream */
 	struct rsv_tcp_conn *conns; /**< open client connections (worker.c) */

@@ -17,7 +17,7 @@
 #include "resolver/cache.h"
 #include "resolver/forward.h"
 
-#define UDP_CHUNK (64 * 1024) /* libuv slices the recvmmsg buffer in 64 KiB datagrams */
+#define UDP_CHUNK (64 * 1024) /* read buffer for TCP and upstream answers */
 #define TCP_MAX_INFLIGHT 64 /* per connection; reading pauses above it */
 #define TCP_FRAME_MAX (2 + 65535)
 
@@ -43,25 +43,41 @@ struct tcp_write {
 	uint8_t data[];
 };
 
-struct udp_send {
-	uv_udp_send_t req;
+/* An answer waiting for room in a UDP socket's send buffer. */
+struct udp_out {
+	struct udp_out *next;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	size_t len;
 	uint8_t data[];
 };
 
+#define UDP_QUEUE_MAX 4096 /* answers per listener; beyond it answers are dropped (counted) */
+#define UDP_SLOT 4096 /* largest UDP query read and UDP answer batched (edns_buffer_size max) */
+#define UDP_READ_ROUNDS 4 /* full batches read per wake-up before other sockets get a turn */
+
 /*
- * UDP answers of one recvmmsg batch, sent with one sendmmsg when the batch ends (libuv signals
- * it with a last callback carrying no address). Answers larger than a slot, and answers sent
- * outside a batch (after an upstream reply), go out at once.
+ * One recvmmsg batch: the queries read and the answers gathered for them, sent with one
+ * sendmmsg when the batch has been handled. Answers sent outside a batch (after an upstream
+ * reply) and answers larger than a slot go out at once.
  */
-#define BATCH_SLOT 4096 /* edns_buffer_size is at most 4096 */
 struct rsv_udp_batch {
-	uv_udp_t *handle; /**< listener of the batch in progress, NULL when none */
+	struct mmsghdr in_msgs[RSV_RECV_BATCH];
+	struct iovec in_iov[RSV_RECV_BATCH];
+	struct sockaddr_storage in_addrs[RSV_RECV_BATCH];
+	uint8_t in_data[RSV_RECV_BATCH][UDP_SLOT];
+	struct rsv_udp_listener *listener; /**< batch in progress, NULL when none */
 	unsigned n;
 	struct mmsghdr msgs[RSV_RECV_BATCH];
 	struct iovec iov[RSV_RECV_BATCH];
 	struct sockaddr_storage addrs[RSV_RECV_BATCH];
-	uint8_t data[RSV_RECV_BATCH][BATCH_SLOT];
+	uint8_t data[RSV_RECV_BATCH][UDP_SLOT];
 };
+
+static socklen_t sockaddr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
 
 static void conn_unref(struct rsv_tcp_conn *c)
 {
@@ -102,11 +118,6 @@ static void conn_touch(struct rsv_tcp_conn *c)
 
 /* ---- answers ---------------------------------------------------------------------------- */
 
-static void udp_send_cb(uv_udp_send_t *req, int status)
-{
-	core_free(req->data);
-}
-
 static void tcp_write_cb(uv_write_t *req, int status)
 {
 	struct tcp_write *wr = req->data;
@@ -131,44 +142,88 @@ void rsv_worker_client_release(struct rsv_worker *w, struct rsv_client *client)
 	conn_unref(c);
 }
 
-static void udp_send_now(struct rsv_worker *w, uv_udp_t *h, const struct sockaddr *addr,
+static void udp_poll_cb(uv_poll_t *p, int status, int events);
+
+static void udp_enqueue(struct rsv_udp_listener *l, const struct sockaddr_storage *addr,
+			const uint8_t *msg, size_t len)
+{
+	struct udp_out *o = l->queued < UDP_QUEUE_MAX ? core_malloc(sizeof(*o) + len) : NULL;
+	if (!o) {
+		cmpl_count(l->w->counters, CMPL_DROPPED);
+		return;
+	}
+	o->next = NULL;
+	memcpy(&o->addr, addr, sizeof(*addr));
+	o->addr_len = sockaddr_len(addr);
+	o->len = len;
+	memcpy(o->data, msg, len);
+	if (l->queue_tail)
+		l->queue_tail->next = o;
+	else
+		l->queue_head = o;
+	l->queue_tail = o;
+	if (l->queued++ == 0)
+		uv_poll_start(&l->poll, UV_READABLE | UV_WRITABLE, udp_poll_cb);
+}
+
+static bool send_would_block(void)
+{
+	return errno == EAGAIN || errno == ENOBUFS; /* EWOULDBLOCK is EAGAIN on Linux */
+}
+
+/* Send what waits in @l's queue until the kernel says the buffer is full again. */
+static void udp_queue_flush(struct rsv_udp_listener *l)
+{
+	while (l->queue_head) {
+		struct udp_out *o = l->queue_head;
+		ssize_t r = sendto(l->fd, o->data, o->len, MSG_DONTWAIT,
+				   (struct sockaddr *)&o->addr, o->addr_len);
+		if (r < 0 && send_would_block())
+			return;
+		l->queue_head = o->next;
+		if (!l->queue_head)
+			l->queue_tail = NULL;
+		l->queued--;
+		core_free(o);
+	}
+	uv_poll_start(&l->poll, UV_READABLE, udp_poll_cb);
+}
+
+static void udp_send_now(struct rsv_udp_listener *l, const struct sockaddr_storage *addr,
 			 const uint8_t *msg, size_t len)
 {
-	uv_buf_t buf = uv_buf_init((char *)msg, (unsigned)len);
-	int r = uv_udp_try_send(h, &buf, 1, addr);
-	if (r == UV_EAGAIN || r == UV_ENOSYS) {
-		/* Socket buffer full: queue a copy rather than drop the answer. */
-		struct udp_send *s = core_malloc(sizeof(*s) + len);
-		if (!s) {
-			cmpl_count(w->counters, CMPL_DROPPED);
-			return;
-		}
-		memcpy(s->data, msg, len);
-		s->req.data = s;
-		buf = uv_buf_init((char *)s->data, (unsigned)len);
-		if (uv_udp_send(&s->req, h, &buf, 1, addr, udp_send_cb) != 0)
-			core_free(s);
+	if (l->queued == 0) {
+		ssize_t r = sendto(l->fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)addr,
+				   sockaddr_len(addr));
+		if (r >= 0 || !send_would_block())
+			return; /* sent, or an error that waiting would not cure */
 	}
+	udp_enqueue(l, addr, msg, len);
 }
 
 static void batch_flush(struct rsv_worker *w)
 {
 	struct rsv_udp_batch *b = w->batch;
-	unsigned done = 0;
-	if (b->n > 0) {
-		uv_os_fd_t fd;
-		if (uv_fileno((uv_handle_t *)b->handle, &fd) == 0) {
-			int r = sendmmsg(fd, b->msgs, b->n, MSG_DONTWAIT);
-			if (r > 0)
-				done = (unsigned)r;
+	struct rsv_udp_listener *l = b->listener;
+	unsigned i = 0;
+	while (i < b->n) {
+		if (l->queued == 0) {
+			int r = sendmmsg(l->fd, b->msgs + i, b->n - i, MSG_DONTWAIT);
+			if (r > 0) {
+				i += (unsigned)r;
+				continue;
+			}
+			if (!send_would_block()) {
+				i++; /* this answer cannot be sent (bad address…): skip it */
+				continue;
+			}
 		}
-		/* What the kernel did not take (buffer full, an error) goes the slow way. */
-		for (unsigned i = done; i < b->n; i++)
-			udp_send_now(w, b->handle, (struct sockaddr *)&b->addrs[i], b->data[i],
-				     b->iov[i].iov_len);
+		/* Buffer full, or older answers waiting: the rest goes to the queue. */
+		for (; i < b->n; i++)
+			udp_enqueue(l, &b->addrs[i], b->data[i], b->iov[i].iov_len);
 	}
 	b->n = 0;
-	b->handle = NULL;
+	b->listener = NULL;
 }
 
 void rsv_worker_send(struct rsv_worker *w, struct rsv_client *client, const uint8_t *msg,
@@ -176,9 +231,13 @@ void rsv_worker_send(struct rsv_worker *w, struct rsv_client *client, const uint
 {
 	if (client->udp) {
 		struct rsv_udp_batch *b = w->batch;
-		if (b->handle != client->udp || len > BATCH_SLOT) {
-			udp_send_now(w, client->udp, (struct sockaddr *)&client->addr, msg, len);
+		if (b->listener != client->udp || len > UDP_SLOT) {
+			udp_send_now(client->udp, &client->addr, msg, len);
 			return;
+		}
+		if (b->n == RSV_RECV_BATCH) {
+			batch_flush(w);
+			b->listener = client->udp;
 		}
 		unsigned i = b->n++;
 		memcpy(b->data[i], msg, len);
@@ -187,17 +246,10 @@ void rsv_worker_send(struct rsv_worker *w, struct rsv_client *client, const uint
 		b->iov[i].iov_len = len;
 		b->msgs[i].msg_hdr = (struct msghdr){
 			.msg_name = &b->addrs[i],
-			.msg_namelen = client->addr.ss_family == AF_INET6
-					       ? sizeof(struct sockaddr_in6)
-					       : sizeof(struct sockaddr_in),
+			.msg_namelen = sockaddr_len(&client->addr),
 			.msg_iov = &b->iov[i],
 			.msg_iovlen = 1,
 		};
-		if (b->n == RSV_RECV_BATCH) {
-			uv_udp_t *h = b->handle;
-			batch_flush(w);
-			b->handle = h;
-		}
 		return;
 	}
 	struct rsv_tcp_conn *c = client->conn;
@@ -345,34 +397,45 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 
 /* ---- UDP listeners ---------------------------------------------------------------------- */
 
-static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void udp_poll_cb(uv_poll_t *p, int status, int events)
 {
-	struct rsv_worker *w = h->data;
-	*buf = uv_buf_init((char *)w->recv_buf, RSV_RECV_BATCH * UDP_CHUNK);
-}
-
-static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-			const struct sockaddr *addr, unsigned flags)
-{
-	struct rsv_worker *w = h->data;
-	if (nread <= 0 || !addr) {
-		/* Nothing, an error to ignore, or the end of a recvmmsg batch. */
-		if (w->batch->handle == h)
-			batch_flush(w);
+	struct rsv_udp_listener *l = p->data;
+	struct rsv_worker *w = l->w;
+	struct rsv_udp_batch *b = w->batch;
+	if (status < 0)
 		return;
-	}
-	struct rsv_client client = {.udp = h, .conn = NULL};
-	memcpy(&client.addr, addr,
-	       addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					   : sizeof(struct sockaddr_in));
-	if (flags & UV_UDP_MMSG_CHUNK) {
-		if (w->batch->handle != h)
-			batch_flush(w);
-		w->batch->handle = h;
-	}
-	handle_query(w, (const uint8_t *)buf->base, (size_t)nread, &client);
-	if (!(flags & UV_UDP_MMSG_CHUNK) && w->batch->handle)
+	if (events & UV_WRITABLE)
+		udp_queue_flush(l);
+	if (!(events & UV_READABLE))
+		return;
+	for (int round = 0; round < UDP_READ_ROUNDS; round++) {
+		for (unsigned i = 0; i < RSV_RECV_BATCH; i++) {
+			b->in_iov[i].iov_base = b->in_data[i];
+			b->in_iov[i].iov_len = UDP_SLOT;
+			b->in_msgs[i].msg_hdr = (struct msghdr){
+				.msg_name = &b->in_addrs[i],
+				.msg_namelen = sizeof(b->in_addrs[i]),
+				.msg_iov = &b->in_iov[i],
+				.msg_iovlen = 1,
+			};
+		}
+		int n = recvmmsg(l->fd, b->in_msgs, RSV_RECV_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		b->listener = l;
+		for (int i = 0; i < n; i++) {
+			struct rsv_client client = {.udp = l, .conn = NULL};
+			if (b->in_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				cmpl_count(w->counters, CMPL_DROPPED); /* no DNS query is that big */
+				continue;
+			}
+			memcpy(&client.addr, &b->in_addrs[i], b->in_msgs[i].msg_hdr.msg_namelen);
+			handle_query(w, b->in_data[i], b->in_msgs[i].msg_len, &client);
+		}
 		batch_flush(w);
+		if (n < RSV_RECV_BATCH)
+			break; /* drained: no need for a read that would only say EAGAIN */
+	}
 }
 
 static int bound_socket(const struct cfg_addr *a, int type)
@@ -388,9 +451,10 @@ static int bound_socket(const struct cfg_addr *a, int type)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
 		goto out_errno;
 	if (type == SOCK_DGRAM) {
-		/* Bursts: ask for a larger receive buffer; the kernel caps it at rmem_max. */
+		/* Bursts: ask for larger buffers; the kernel caps them at [rw]mem_max. */
 		int size = 4 << 20;
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	}
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0)
 		goto out_errno;
@@ -582,13 +646,18 @@ static int open_listeners(struct rsv_worker *w)
 				     strerror(-fd));
 			return fd;
 		}
-		uv_udp_t *u = &w->udp[w->n_udp];
-		uv_udp_init_ex(&w->loop, u, AF_UNSPEC | UV_UDP_RECVMMSG);
-		u->data = w;
-		w->n_udp++;
-		int r = uv_udp_open(u, fd);
-		if (r == 0)
-			r = uv_udp_recv_start(u, udp_alloc_cb, udp_recv_cb);
+		struct rsv_udp_listener *l = &w->udp[w->n_udp++];
+		l->fd = fd;
+		l->w = w;
+		l->addr = a;
+		int r = uv_poll_init_socket(&w->loop, &l->poll, fd);
+		if (r == 0) {
+			l->poll.data = l;
+			r = uv_poll_start(&l->poll, UV_READABLE, udp_poll_cb);
+		} else {
+			l->fd = -1;
+			close(fd);
+		}
 		if (r != 0) {
 			core_log_err("rsv", "cannot receive on UDP '%s': %s", a->text,
 				     uv_strerror(r));
@@ -647,7 +716,7 @@ int rsv_worker_start(struct rsv_server *server, struct rsv_worker *w, unsigned i
 	w->index = index;
 	w->counters = &server->counters[index];
 	atomic_init(&w->stop, false);
-	w->recv_buf = core_malloc(RSV_RECV_BATCH * UDP_CHUNK);
+	w->recv_buf = core_malloc(UDP_CHUNK);
 	w->batch = core_calloc(1, sizeof(*w->batch));
 	if (!w->recv_buf || !w->batch)
 		return -ENOMEM;
@@ -684,6 +753,16 @@ void rsv_worker_join(struct rsv_worker *w)
 	if (r != 0)
 		core_log_warn("rsv", "worker %u: loop closed with handles open: %s", w->index,
 			      uv_strerror(r));
+	for (unsigned i = 0; i < w->n_udp; i++) {
+		struct rsv_udp_listener *l = &w->udp[i];
+		while (l->queue_head) {
+			struct udp_out *o = l->queue_head;
+			l->queue_head = o->next;
+			core_free(o);
+		}
+		if (l->fd >= 0)
+			close(l->fd);
+	}
 	w->recv_buf = core_free(w->recv_buf);
 	w->batch = core_free(w->batch);
 }

@@ -20,7 +20,7 @@
 /** Where an answer goes. */
 struct rsv_client {
 	struct sockaddr_storage addr; /**< client address (UDP reply target) */
-	uv_udp_t *udp; /**< listener the query came in on, or NULL for TCP */
+	struct rsv_udp_listener *udp; /**< listener the query came in on, or NULL for TCP */
 	struct rsv_tcp_conn *conn; /**< TCP connection (a reference is held), or NULL */
 };
 
