@@ -394,7 +394,7 @@ void cfg_networks_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 	if (!node || cfg_node_is_null(node)) {
 		cfg_warn(
 			ctx, key,
-			"no networks are defined, so every client will be refused; add networks with 'name' and 'cidr'");
+			"no networks are defined, so only this machine (127.0.0.1 and ::1) is served; add networks with 'name' and 'cidr'");
 		goto out;
 	}
 	if (node->type != YAML_SEQUENCE_NODE) {
@@ -407,7 +407,7 @@ void cfg_networks_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 	if (n == 0) {
 		cfg_warn(
 			ctx, node,
-			"no networks are defined, so every client will be refused; add networks with 'name' and 'cidr'");
+			"no networks are defined, so only this machine (127.0.0.1 and ::1) is served; add networks with 'name' and 'cidr'");
 		goto out;
 	}
 	root->networks = core_calloc(n, sizeof(*root->networks));
