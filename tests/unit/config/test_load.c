@@ -307,7 +307,7 @@ static void test_wrong_types(void **state)
 		"? [a]\n: 1\n",
 		"test.yaml:1:3: error: expected a key name, got a list\n"
 		"test.yaml: error: server: no forwarders: set server.forwarders (cannot read /nonexistent/resolv.conf: no such file or directory)\n"
-		"test.yaml: warning: networks: no networks are defined, so every client will be refused; add networks with 'name' and 'cidr'\n");
+		"test.yaml: warning: networks: no networks are defined, so only this machine (127.0.0.1 and ::1) is served; add networks with 'name' and 'cidr'\n");
 }
 
 static void test_server_values(void **state)
@@ -461,7 +461,7 @@ static void test_no_networks_warns(void **state)
 	assert_int_equal(l.rc, 0);
 	assert_string_equal(
 		l.text,
-		"test.yaml: warning: networks: no networks are defined, so every client will be refused; add networks with 'name' and 'cidr'\n");
+		"test.yaml: warning: networks: no networks are defined, so only this machine (127.0.0.1 and ::1) is served; add networks with 'name' and 'cidr'\n");
 	assert_int_equal(l.diags.n_errors, 0);
 	assert_int_equal(l.cfg->n_networks, 0);
 	unload(&l);
@@ -470,7 +470,7 @@ static void test_no_networks_warns(void **state)
 	assert_int_equal(l.rc, 0);
 	assert_string_equal(
 		l.text,
-		"test.yaml:3:11: warning: networks: no networks are defined, so every client will be refused; add networks with 'name' and 'cidr'\n");
+		"test.yaml:3:11: warning: networks: no networks are defined, so only this machine (127.0.0.1 and ::1) is served; add networks with 'name' and 'cidr'\n");
 	unload(&l);
 }
 
