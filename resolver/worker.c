@@ -19,6 +19,7 @@
 
 #define UDP_CHUNK (64 * 1024) /* read buffer for TCP and upstream answers */
 #define TCP_MAX_INFLIGHT 64 /* per connection; reading pauses above it */
+#define TCP_MAX_UNSENT (256 * 1024) /* bytes of answers a client has not read; reading pauses */
 #define TCP_FRAME_MAX (2 + 65535)
 
 /* A client TCP connection. Freed when the handle and timer are closed and no request or
@@ -34,6 +35,7 @@ struct rsv_tcp_conn {
 	uint8_t *partial; /**< bytes of an incomplete frame, grown up to TCP_FRAME_MAX */
 	size_t plen, pcap;
 	uint32_t idle_ms;
+	struct sockaddr_storage peer; /**< the client, read once at accept */
 	struct rsv_tcp_conn *prev, *next; /**< worker's list of open connections */
 };
 
@@ -118,17 +120,41 @@ static void conn_touch(struct rsv_tcp_conn *c)
 
 /* ---- answers ---------------------------------------------------------------------------- */
 
+static void conn_pace(struct rsv_tcp_conn *c);
+
 static void tcp_write_cb(uv_write_t *req, int status)
 {
 	struct tcp_write *wr = req->data;
 	struct rsv_tcp_conn *c = wr->conn;
 	core_free(wr);
-	if (status < 0 && status != UV_ECANCELED)
+	if (status < 0 && status != UV_ECANCELED) {
 		conn_close(c);
+	} else {
+		conn_touch(c); /* the client reads: the connection is not idle */
+		conn_pace(c);
+	}
 	conn_unref(c);
 }
 
 static void conn_read_start(struct rsv_tcp_conn *c);
+
+/*
+ * Back-pressure: stop reading a connection with too many queries in flight or too many answers
+ * its client has not read yet, and read again once both are down to half.
+ */
+static void conn_pace(struct rsv_tcp_conn *c)
+{
+	if (c->closing)
+		return;
+	size_t unsent = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
+	if (c->reading && (c->inflight >= TCP_MAX_INFLIGHT || unsent > TCP_MAX_UNSENT)) {
+		uv_read_stop((uv_stream_t *)&c->handle);
+		c->reading = false;
+	} else if (!c->reading && c->inflight < TCP_MAX_INFLIGHT / 2 &&
+		   unsent <= TCP_MAX_UNSENT / 2) {
+		conn_read_start(c);
+	}
+}
 
 void rsv_worker_client_release(struct rsv_worker *w, struct rsv_client *client)
 {
@@ -137,8 +163,7 @@ void rsv_worker_client_release(struct rsv_worker *w, struct rsv_client *client)
 		return;
 	client->conn = NULL;
 	c->inflight--;
-	if (!c->closing && !c->reading && c->inflight < TCP_MAX_INFLIGHT / 2)
-		conn_read_start(c);
+	conn_pace(c);
 	conn_unref(c);
 }
 
@@ -485,10 +510,7 @@ static ssize_t conn_frames(struct rsv_tcp_conn *c, const uint8_t *data, size_t l
 		if (len - pos - 2 < flen)
 			break;
 		struct rsv_client client = {.udp = NULL, .conn = c};
-		socklen_t alen = sizeof(client.addr);
-		if (uv_tcp_getpeername(&c->handle, (struct sockaddr *)&client.addr, (int *)&alen) !=
-		    0)
-			return -1;
+		memcpy(&client.addr, &c->peer, sizeof(c->peer));
 		c->refs++;
 		c->inflight++;
 		handle_query(c->w, data + pos + 2, flen, &client);
@@ -550,10 +572,7 @@ static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		memcpy(c->partial, data + used, rest);
 		c->plen = rest;
 	}
-	if (!c->closing && c->inflight >= TCP_MAX_INFLIGHT) {
-		uv_read_stop((uv_stream_t *)&c->handle);
-		c->reading = false;
-	}
+	conn_pace(c);
 out:
 	conn_unref(c);
 }
@@ -566,6 +585,8 @@ static void conn_read_start(struct rsv_tcp_conn *c)
 		conn_close(c);
 }
 
+/* No query read, no answer written to the client for tcp_idle_timeout: close, unless queries
+ * are still being resolved. A client that stops reading its answers is closed too. */
 static void conn_idle_cb(uv_timer_t *t)
 {
 	struct rsv_tcp_conn *c = t->data;
@@ -595,7 +616,9 @@ static void tcp_accept_cb(uv_stream_t *listener, int status)
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
-	if (uv_accept(listener, (uv_stream_t *)&c->handle) != 0) {
+	int alen = sizeof(c->peer);
+	if (uv_accept(listener, (uv_stream_t *)&c->handle) != 0 ||
+	    uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &alen) != 0) {
 		conn_close(c);
 		return;
 	}

@@ -105,6 +105,37 @@ def test_tcp_pipelining(t):
                     r.expect_rcode('NOERROR').expect_values(name, rdtype, want)
 
 
+def test_tcp_slow_reader(t):
+    """A client that pipelines far more answers than it reads: the daemon pauses reading that
+    connection (back-pressure) instead of queueing without bound, and loses nothing once the
+    client reads."""
+    with t.nsd() as nsd, t.daemon([nsd.addr]) as d:
+        udp(d.port, 'big.example.test', 'TXT').expect_rcode('NOERROR')  # cache it (TC over UDP)
+        tcp(d.port, 'big.example.test', 'TXT').expect_rcode('NOERROR')
+        n = 5000  # ~2.3 KB each: ~11 MB, more than the kernel buffers and the unsent bound
+        s = tcp_connect(d.port)
+        try:
+            wire = b''.join(frame(make_query('big.example.test', 'TXT', qid=i).to_wire())
+                            for i in range(n))
+            s.settimeout(10.0)
+            s.sendall(wire)  # returns once the kernel took it all, read or not by the daemon
+            # Meanwhile other clients are served normally.
+            udp(d.port, 'www.example.test', 'A').expect_values('www.example.test.', 'A',
+                                                                ['192.0.2.1'])
+            seen = set()
+            while len(seen) < n:
+                w = tcp_read_frame(s, timeout=5.0)
+                if w is None:
+                    raise TestFailure('connection closed after %d of %d answers' % (len(seen), n))
+                r = Reply(w, 0.0, 'TCP')
+                r.expect_rcode('NOERROR').expect_values('big.example.test.', 'TXT', BIG_TXT)
+                seen.add(r.msg.id)
+        finally:
+            s.close()
+        eq(len(seen), n, 'distinct answers')
+        d.expect_alive()
+
+
 def _is_closed(s):
     """s is readable: True on EOF or reset, a failure if the daemon sent data."""
     try:
