@@ -145,12 +145,6 @@ static int choose_upstream(struct rsv_request *req, const struct rsv_ruleset *rs
 
 /* ---- request lifetime ------------------------------------------------------------------- */
 
-static uint8_t key_flags_of(const struct rsv_query *q)
-{
-	return (uint8_t)((q->edns_do ? RSV_CACHE_F_DO : 0) |
-			 ((q->flags & RSV_FLAG_CD) ? RSV_CACHE_F_CD : 0));
-}
-
 static struct rsv_request **bucket_of(struct rsv_worker *w, uint64_t hash)
 {
 	return &w->inflight[hash % RSV_INFLIGHT_BUCKETS];
@@ -617,14 +611,8 @@ static void next_try(struct rsv_request *req)
 void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
 		       const struct rsv_query *q, const struct rsv_client *client)
 {
-	struct rsv_cache_key key = {
-		.qname = q->qname,
-		.qname_len = q->qname_len,
-		.qtype = q->qtype,
-		.qclass = q->qclass,
-		.flags = key_flags_of(q),
-	};
-	rsv_cache_key_hash(w->server->cache, &key);
+	struct rsv_cache_key key;
+	rsv_worker_cache_key(w, q, &key);
 	struct rsv_request *same = find_inflight(w, q, key.hash, key.flags);
 	if (same && same->n_waiters < MAX_WAITERS) {
 		struct waiter *wt = core_malloc(sizeof(*wt));

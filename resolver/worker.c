@@ -319,15 +319,8 @@ bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset
 				  const struct rsv_query *q, struct rsv_client *client,
 				  uint32_t stale)
 {
-	struct rsv_cache_key key = {
-		.qname = q->qname,
-		.qname_len = q->qname_len,
-		.qtype = q->qtype,
-		.qclass = q->qclass,
-		.flags = (uint8_t)((q->edns_do ? RSV_CACHE_F_DO : 0) |
-				   ((q->flags & RSV_FLAG_CD) ? RSV_CACHE_F_CD : 0)),
-	};
-	rsv_cache_key_hash(w->server->cache, &key);
+	struct rsv_cache_key key;
+	rsv_worker_cache_key(w, q, &key);
 	size_t len;
 	/* Leave room for our OPT record after the stored message. */
 	size_t room = sizeof(w->out_buf) - 2 - 512;

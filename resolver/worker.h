@@ -14,6 +14,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "resolver/cache.h"
 #include "resolver/server.h"
 #include "resolver/wire.h"
 
@@ -74,6 +75,19 @@ bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset
 void rsv_worker_answer_error(struct rsv_worker *w, const struct rsv_ruleset *rs,
 			     const struct rsv_query *q, struct rsv_client *client, unsigned rcode,
 			     enum rsv_ede ede, const char *ede_text);
+
+/** Fill @key with the cache key of @q's question (hash included). */
+static inline void rsv_worker_cache_key(const struct rsv_worker *w, const struct rsv_query *q,
+					struct rsv_cache_key *key)
+{
+	key->qname = q->qname;
+	key->qname_len = q->qname_len;
+	key->qtype = q->qtype;
+	key->qclass = q->qclass;
+	key->flags = (uint8_t)((q->edns_do ? RSV_CACHE_F_DO : 0) |
+			       ((q->flags & RSV_FLAG_CD) ? RSV_CACHE_F_CD : 0));
+	rsv_cache_key_hash(w->server->cache, key);
+}
 
 /** The UDP payload size we advertise. */
 static inline uint16_t rsv_ruleset_udp_size(const struct rsv_ruleset *rs)
