@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# shellcheck shell=bash disable=SC2034
+#
+# Starting the servers a benchmark needs, each with a generated config in $BENCH_TMP, bound to
+# 127.0.0.1 only, run as the current user in the foreground, and waited for (bounded).
+#
+# The upstream: nsd_start. The resolvers under test: resolver_start NAME PORT, where NAME is one
+# of $BENCH_RESOLVERS; each resolver_start_NAME forwards everything to $NSD_PORT with one worker
+# thread and a 256 MiB cache. A new peer (kresd, say) is one more resolver_start_NAME function.
+#
+# Needs NSD_PORT (nsd_start sets it) and PROBE_NAME, a name of the zone that readiness probes ask.
+# After resolver_start NAME: RESOLVER_PID[NAME], RESOLVER_PORT[NAME].
+
+BENCH_RESOLVERS="lanhmanh unbound"
+declare -A RESOLVER_PID=() RESOLVER_PORT=()
+
+: "${READY_TIMEOUT:=30}"
+
+# ---------------------------------------------------------------------------------------------
+# nsd: the authoritative upstream
+
+# nsd_start PORT ZONE_ORIGIN ZONE_FILE PROBE_NAME: sets NSD_PID, NSD_PORT, NSD_CONF.
+nsd_start() {
+	local port=$1 origin=$2 zonefile=$3 probe=$4 d=$BENCH_TMP/nsd
+	bench_need nsd "apt-get install nsd"
+	bench_need nsd-control "apt-get install nsd"
+	mkdir -p "$d"
+	NSD_CONF=$d/nsd.conf
+	# NSD 4.6: database "" keeps zones in memory only (no nsd.db); username "" and chroot ""
+	# keep the current user and root directory; every state file goes to the temp dir. The
+	# control socket (a unix path: no keys needed) serves `nsd-control stats_noreset`, whose
+	# num.queries tells how many queries reached the upstream, i.e. the resolvers' cache misses.
+	cat >"$NSD_CONF" <<-EOF
+		server:
+		  ip-address: 127.0.0.1@$port
+		  do-ip6: no
+		  server-count: 1
+		  username: ""
+		  chroot: ""
+		  database: ""
+		  zonesdir: "$d"
+		  zonelistfile: "$d/zone.list"
+		  xfrdfile: "$d/xfrd.state"
+		  xfrdir: "$d"
+		  pidfile: "$d/nsd.pid"
+		  logfile: "$d/nsd.log"
+		  verbosity: 1
+		  hide-version: yes
+		remote-control:
+		  control-enable: yes
+		  control-interface: "$d/nsd.ctl"
+		zone:
+		  name: "$origin"
+		  zonefile: "$zonefile"
+	EOF
+	nsd-checkconf "$NSD_CONF" || bench_die "nsd-checkconf rejected $NSD_CONF"
+	# shellcheck disable=SC2046
+	bench_spawn nsd "$d/stderr.log" $(bench_pin "$CPU_LOAD") nsd -d -c "$NSD_CONF"
+	NSD_PID=$BENCH_LAST_PID
+	NSD_PORT=$port
+	benchlib probe --what nsd --port "$port" --qname "$probe" --pid "$NSD_PID" \
+		--timeout "$READY_TIMEOUT" >&2 ||
+		{ tail -n 20 "$d/stderr.log" "$d/nsd.log" >&2; bench_die "nsd did not come up"; }
+}
+
+# nsd_queries: queries nsd has answered so far (its counters are never reset here).
+nsd_queries() {
+	local n
+	n=$(nsd-control -c "$NSD_CONF" stats_noreset 2>/dev/null | sed -n 's/^num\.queries=//p')
+	[[ $n =~ ^[0-9]+$ ]] || { bench_warn "nsd-control stats_noreset gave no num.queries"; echo -1; return; }
+	echo "$n"
+}
+
+# ---------------------------------------------------------------------------------------------
+# resolvers under test
+
+resolver_start() {
+	local name=$1
+	declare -F "resolver_start_$name" >/dev/null || bench_die "unknown resolver '$name' (known: $BENCH_RESOLVERS)"
+	"resolver_start_$name" "$2"
+}
+
+# resolver_check NAME: fail early, before starting anything, when NAME cannot run here.
+resolver_check() {
+	declare -F "resolver_check_$1" >/dev/null || bench_die "unknown resolver '$1' (known: $BENCH_RESOLVERS)"
+	"resolver_check_$1"
+}
+
+# -- unbound ----------------------------------------------------------------------------------
+
+resolver_check_unbound() {
+	bench_need unbound "apt-get install unbound"
+	bench_need unbound-checkconf "apt-get install unbound"
+	UNBOUND_BIN=$(command -v unbound)
+}
+
+resolver_start_unbound() {
+	local port=$1 d=$BENCH_TMP/unbound
+	mkdir -p "$d"
+	# A forwarder like lanhmanh's forward mode: iterator only (no validator: nsd's zone is not
+	# signed and lanhmanh does not validate in forward mode), one thread, caches as large as
+	# lanhmanh's. Everything else is left at unbound's defaults.
+	cat >"$d/unbound.conf" <<-EOF
+		server:
+		  verbosity: 1
+		  num-threads: 1
+		  interface: 127.0.0.1@$port
+		  port: $port
+		  do-ip6: no
+		  access-control: 127.0.0.0/8 allow
+		  do-not-query-localhost: no
+		  chroot: ""
+		  username: ""
+		  directory: "$d"
+		  pidfile: "$d/unbound.pid"
+		  logfile: ""
+		  use-syslog: no
+		  do-daemonize: no
+		  module-config: "iterator"
+		  # unbound answers test. (RFC 6761) itself with NXDOMAIN unless told not to.
+		  local-zone: "test." nodefault
+		  qname-minimisation: no
+		  msg-cache-size: 256m
+		  rrset-cache-size: 256m
+		remote-control:
+		  control-enable: no
+		forward-zone:
+		  name: "."
+		  forward-addr: 127.0.0.1@$NSD_PORT
+	EOF
+	unbound-checkconf "$d/unbound.conf" >/dev/null || bench_die "unbound-checkconf rejected $d/unbound.conf"
+	# shellcheck disable=SC2046
+	bench_spawn unbound "$d/stderr.log" $(bench_pin "$CPU_DAEMON") "$UNBOUND_BIN" -d -c "$d/unbound.conf"
+	RESOLVER_PID[unbound]=$BENCH_LAST_PID
+	RESOLVER_PORT[unbound]=$port
+	benchlib probe --what unbound --port "$port" --qname "$PROBE_NAME" --pid "$BENCH_LAST_PID" \
+		--timeout "$READY_TIMEOUT" >&2 ||
+		{ tail -n 20 "$d/stderr.log" >&2; bench_die "unbound did not come up"; }
+}
+
+# -- lanhmanh ---------------------------------------------------------------------------------
+
+resolver_check_lanhmanh() {
+	local root cand
+	root=$(dirname "$BENCH_DIR")
+	if [[ -z ${LANHMANHD:-} ]]; then
+		for cand in "$root/build-release/resolver/lanhmanhd" "$root/build/resolver/lanhmanhd"; do
+			if [[ -x $cand ]]; then LANHMANHD=$cand; break; fi
+		done
+		[[ -n ${LANHMANHD:-} ]] || bench_die "no lanhmanhd binary: build one (meson setup build-release --buildtype=release && ninja -C build-release) or set LANHMANHD=/path/to/lanhmanhd (or SKIP_LANHMANH=1 to run the peers only)"
+	fi
+	[[ -x $LANHMANHD ]] || bench_die "LANHMANHD=$LANHMANHD is not an executable file"
+}
+
+# LANHMANHD_ARGS: extra arguments; LANHMANHD_EXTRA_YAML: a file appended to the generated config
+# (lists:, groups: for the blocklist benchmarks).
+resolver_start_lanhmanh() {
+	local port=$1 d=$BENCH_TMP/lanhmanh rc i notify_pid
+	mkdir -p "$d/state"
+	cat >"$d/lanhmanh.yaml" <<-EOF
+		server:
+		  listen: ["127.0.0.1:$port"]
+		  workers: 1
+		  mode: forward
+		  forwarders: ["127.0.0.1:$NSD_PORT"]
+		  cache_size: 256MiB
+		  state_dir: $d/state
+		  control_socket: $d/control.sock
+		  log_level: warning
+		networks:
+		  - { name: bench, cidr: ["127.0.0.0/8"] }
+	EOF
+	if [[ -n ${LANHMANHD_EXTRA_YAML:-} ]]; then
+		cat "$LANHMANHD_EXTRA_YAML" >>"$d/lanhmanh.yaml" || bench_die "cannot read LANHMANHD_EXTRA_YAML=$LANHMANHD_EXTRA_YAML"
+	fi
+	if [[ ${LANHMANHD_CHECK_CONFIG:-1} == 1 ]] &&
+		! timeout 20 "$LANHMANHD" --check-config -c "$d/lanhmanh.yaml" >"$d/check-config.log" 2>&1; then
+		cat "$d/check-config.log" >&2
+		bench_die "lanhmanhd --check-config rejected $d/lanhmanh.yaml"
+	fi
+
+	# Readiness: the daemon sends READY=1 to $NOTIFY_SOCKET (sd_notify). Listen before starting
+	# it; but what counts is that it answers, so the DNS probe decides and READY=1 is reported.
+	bench_spawn lanhmanh-notify "$d/notify.log" "$BENCH_PY" "$BENCH_LIB/benchlib.py" \
+		notify-listen "$d/notify.sock" --timeout "$READY_TIMEOUT"
+	notify_pid=$BENCH_LAST_PID
+	for ((i = 0; i < 50; i++)); do
+		[[ -S $d/notify.sock ]] && break
+		sleep 0.1
+	done
+	[[ -S $d/notify.sock ]] || bench_die "the notify listener did not create $d/notify.sock"
+
+	# shellcheck disable=SC2046,SC2086
+	bench_spawn lanhmanhd "$d/stderr.log" env NOTIFY_SOCKET="$d/notify.sock" \
+		$(bench_pin "$CPU_DAEMON") "$LANHMANHD" -c "$d/lanhmanh.yaml" ${LANHMANHD_ARGS:-}
+	RESOLVER_PID[lanhmanh]=$BENCH_LAST_PID
+	RESOLVER_PORT[lanhmanh]=$port
+	benchlib probe --what lanhmanhd --port "$port" --qname "$PROBE_NAME" --pid "$BENCH_LAST_PID" \
+		--timeout "$READY_TIMEOUT" >&2 ||
+		{ tail -n 30 "$d/stderr.log" >&2; bench_die "lanhmanhd did not come up"; }
+	for ((i = 0; i < 20; i++)); do bench_alive "$notify_pid" || break; sleep 0.1; done
+	if bench_alive "$notify_pid"; then
+		bench_warn "lanhmanhd answers but sent no READY=1 to NOTIFY_SOCKET within 2 s"
+		bench_stop "$notify_pid" lanhmanh-notify
+	else
+		wait "$notify_pid"; rc=$?
+		bench_forget "$notify_pid"
+		if [[ $rc == 0 ]]; then
+			bench_log "lanhmanhd sent READY=1"
+		else
+			bench_warn "lanhmanhd: notify listener: $(tail -n 1 "$d/notify.log")"
+		fi
+	fi
+}
