@@ -15,6 +15,8 @@ static const char *const names[CMPL_COUNTER_COUNT] = {
 	[CMPL_TRUNCATED] = "truncated",
 	[CMPL_UPSTREAM_QUERIES] = "upstream_queries",
 	[CMPL_UPSTREAM_TIMEOUTS] = "upstream_timeouts",
+	[CMPL_BLOCKED] = "blocked",
+	[CMPL_BLOCKED_NATIONAL] = "blocked_national",
 };
 
 void cmpl_counters_sum(const struct cmpl_counters *per_worker, size_t n,

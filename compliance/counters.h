@@ -24,6 +24,8 @@ enum cmpl_counter {
 	CMPL_TRUNCATED, /**< UDP answers sent with TC=1 */
 	CMPL_UPSTREAM_QUERIES, /**< queries sent to forwarders (retries included) */
 	CMPL_UPSTREAM_TIMEOUTS, /**< of which timed out */
+	CMPL_BLOCKED, /**< answered as blocked (query name or CNAME target) */
+	CMPL_BLOCKED_NATIONAL, /**< of which by the national list */
 	CMPL_COUNTER_COUNT
 };
 

@@ -28,11 +28,11 @@ enum {
 };
 
 #define LATER \
-	"is not supported by this version yet; remove it (this version understands: server, networks)"
+	"is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists)"
 
 static const struct cfg_key top_keys[TOP_COUNT] = {
 	[TOP_SERVER] = {"server", NULL},      [TOP_NETWORKS] = {"networks", NULL},
-	[TOP_SINKHOLE] = {"sinkhole", LATER}, [TOP_LISTS] = {"lists", LATER},
+	[TOP_SINKHOLE] = {"sinkhole", NULL},  [TOP_LISTS] = {"lists", NULL},
 	[TOP_GROUPS] = {"groups", LATER},     [TOP_COMPLIANCE] = {"compliance", LATER},
 };
 
@@ -58,6 +58,17 @@ struct cfg_root *cfg_free(struct cfg_root *cfg)
 	for (size_t i = 0; cfg->networks && i < cfg->n_networks; i++)
 		free_network(&cfg->networks[i]);
 	core_free(cfg->networks);
+	core_free(cfg->sinkhole.block_page_listen);
+	core_free(cfg->sinkhole.block_page_contact);
+	for (size_t i = 0; cfg->lists && i < cfg->n_lists; i++) {
+		core_free(cfg->lists[i].name);
+		core_free(cfg->lists[i].category);
+		core_free(cfg->lists[i].file);
+		core_free(cfg->lists[i].origin);
+	}
+	core_free(cfg->lists);
+	for (size_t i = 0; i < CFG_MAX_CATEGORIES; i++)
+		core_free(cfg->categories[i]);
 	core_free(cfg);
 	return NULL;
 }
@@ -156,6 +167,8 @@ static void load_top(struct cfg_ctx *ctx, yaml_node_t *top)
 	cfg_map_report_future(ctx, top_keys, TOP_COUNT, kv);
 	cfg_server_load(ctx, kv[TOP_SERVER].key, kv[TOP_SERVER].value);
 	cfg_networks_load(ctx, kv[TOP_NETWORKS].key, kv[TOP_NETWORKS].value);
+	cfg_sinkhole_load(ctx, kv[TOP_SINKHOLE].key, kv[TOP_SINKHOLE].value);
+	cfg_lists_load(ctx, kv[TOP_LISTS].key, kv[TOP_LISTS].value);
 }
 
 /* A second document ("---") would be silently ignored; refuse it. */

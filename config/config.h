@@ -71,12 +71,73 @@ struct cfg_server {
 	uint16_t edns_buffer_size; /**< edns_buffer_size, default 1232 */
 };
 
+/** Why a name is blocked; each reason has its own Extended DNS Error (RFC 8914). */
+enum cfg_reason {
+	CFG_REASON_NATIONAL, /**< the authority's list: EDE 16 Censored */
+	CFG_REASON_POLICY, /**< the school's age policy: EDE 15 Blocked */
+	CFG_REASON_SUBSCRIBER, /**< a filter the subscriber chose: EDE 17 Filtered */
+	CFG_REASON_COUNT
+};
+
+/** How blocked names are answered (`sinkhole.answer`). */
+enum cfg_block_answer {
+	CFG_ANSWER_SINKHOLE, /**< A/AAAA: the sinkhole address; other types: NODATA */
+	CFG_ANSWER_NXDOMAIN,
+	CFG_ANSWER_NODATA,
+	CFG_ANSWER_REFUSED,
+};
+
+/** Sinkhole addresses; a family left unset (family 0) gets NODATA for that type. */
+struct cfg_sinkhole_addrs {
+	struct cfg_cidr ipv4; /**< family AF_INET, prefix 32; family 0 when unset */
+	struct cfg_cidr ipv6; /**< family AF_INET6, prefix 128; family 0 when unset */
+};
+
+/** `sinkhole:`. */
+struct cfg_sinkhole {
+	struct cfg_sinkhole_addrs addrs; /**< ipv4, ipv6: default 0.0.0.0 and :: */
+	struct cfg_sinkhole_addrs per_reason[CFG_REASON_COUNT]; /**< `reasons:`; unset: addrs */
+	uint32_t ttl_s; /**< ttl, default 60 */
+	enum cfg_block_answer answer; /**< answer, default sinkhole */
+	struct cfg_addr *block_page_listen; /**< block_page.listen; none: no block page */
+	size_t n_block_page_listen;
+	char *block_page_contact; /**< block_page.contact, UTF-8, or NULL */
+};
+
+/** Formats of list files (values match enum bl_format). */
+enum cfg_list_format {
+	CFG_LIST_DOMAINS,
+	CFG_LIST_HOSTS,
+	CFG_LIST_ADBLOCK,
+	CFG_LIST_RPZ,
+};
+
+/** One entry of `lists:`. */
+struct cfg_list {
+	char *name; /**< unique, [a-z0-9_-]+ */
+	char *category; /**< category name: a built-in one or a site-defined [a-z0-9_]+ */
+	unsigned category_bit; /**< bit of the category (0 = national), see cfg_category_name() */
+	char *file; /**< absolute path */
+	enum cfg_list_format format;
+	char *origin; /**< rpz: zone origin ("rpz.national.vn."), NULL to read it from the file */
+	unsigned line;
+};
+
+#define CFG_MAX_CATEGORIES 32
+
 /** A whole configuration file. Immutable once loaded. */
 struct cfg_root {
 	char *path; /**< file it came from */
 	struct cfg_server server;
 	struct cfg_network *networks;
 	size_t n_networks;
+	struct cfg_sinkhole sinkhole;
+	struct cfg_list *lists;
+	size_t n_lists;
+	/** Category names by bit: the built-in ones first (national = 0, adult, gambling,
+	 * violence, drugs, games, social, proxy_vpn_doh, malware), then site-defined ones in order
+	 * of first use; NULL for unused bits. Owned. */
+	char *categories[CFG_MAX_CATEGORIES];
 };
 
 /** One problem found while loading. */
@@ -116,6 +177,9 @@ int cfg_load(const char *path, struct cfg_root **out_cfg, struct cfg_diags *diag
 /** As cfg_load(), from memory; @name is used as the file name in diagnostics. */
 int cfg_load_buffer(const char *name, const char *text, size_t len, struct cfg_root **out_cfg,
 		    struct cfg_diags *diags) __attribute__((warn_unused_result));
+
+/** Name of category bit @bit in @cfg, or NULL when unused. */
+const char *cfg_category_name(const struct cfg_root *cfg, unsigned bit);
 
 /** Free @cfg (NULL is fine); returns NULL. */
 struct cfg_root *cfg_free(struct cfg_root *cfg);

@@ -143,12 +143,41 @@ enum cfg_cidr_status {
  */
 enum cfg_cidr_status cfg_cidr_check(const char *text, struct cfg_cidr *out_cidr);
 
-/* server.c, networks.c */
+/* server.c: value loaders shared by the sections */
+
+/** Range and meaning of one duration key. */
+struct cfg_duration_spec {
+	uint64_t min_ms, max_ms;
+	bool whole_seconds; /**< stored in seconds: "500ms" is refused */
+	bool can_disable;   /**< "0", "off" and false mean 0 (disabled) */
+	uint64_t on_ms;	    /**< value for "on"/true when can_disable */
+};
+
+/** A whole number in [@min, @max]; false after an error at @node. */
+bool cfg_get_uint(struct cfg_ctx *ctx, yaml_node_t *node, uint64_t min, uint64_t max,
+		 uint64_t *out_value);
+/** A duration within @spec; false after an error at @node. */
+bool cfg_get_duration(struct cfg_ctx *ctx, yaml_node_t *node, const struct cfg_duration_spec *spec,
+		      uint64_t *out_ms);
+/** A boolean into @out (unchanged after an error). */
+void cfg_load_bool(struct cfg_ctx *ctx, yaml_node_t *node, bool *out);
+/** An absolute path (longer than @max_len, when not 0, is an error) into a new string. */
+void cfg_load_path(struct cfg_ctx *ctx, yaml_node_t *node, const char *example, size_t max_len,
+		   char **out);
+/** One address or a list of them (port 53 by default) into a new array. */
+void cfg_load_addrs(struct cfg_ctx *ctx, yaml_node_t *node, const char *example, bool dup_is_error,
+		    struct cfg_addr **out_addrs, size_t *out_n);
+
+/* server.c, networks.c, sinkhole.c, lists.c */
 
 /** Load `server:` (@node NULL when absent; @key is its key, for positions) into ctx->root. */
 void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
 /** Load `networks:` (@node NULL when absent) into ctx->root. */
 void cfg_networks_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
+/** Load `sinkhole:` (@node NULL when absent: defaults) into ctx->root. */
+void cfg_sinkhole_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
+/** Load `lists:` (@node NULL when absent: no lists) into ctx->root; sets the categories. */
+void cfg_lists_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
 
 /* resolv.c */
 

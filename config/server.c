@@ -59,18 +59,10 @@ static const struct cfg_key server_keys[S_COUNT] = {
 	[S_EDNS_BUFFER_SIZE] = {"edns_buffer_size", NULL},
 };
 
-/** Range and meaning of one duration key. */
-struct duration_spec {
-	uint64_t min_ms, max_ms;
-	bool whole_seconds; /**< stored in seconds: "500ms" is refused */
-	bool can_disable;   /**< "0", "off" and false mean 0 (disabled) */
-	uint64_t on_ms;	    /**< value for "on"/true when can_disable */
-};
-
-static const struct duration_spec tcp_idle_spec = {100, 3600 * SECOND_MS, false, false, 0};
-static const struct duration_spec upstream_spec = {50, 30 * SECOND_MS, false, false, 0};
-static const struct duration_spec serve_stale_spec = {SECOND_MS, 7ull * DAY_MS, true, true, DAY_MS};
-static const struct duration_spec max_ttl_spec = {SECOND_MS, 7ull * DAY_MS, true, false, 0};
+static const struct cfg_duration_spec tcp_idle_spec = {100, 3600 * SECOND_MS, false, false, 0};
+static const struct cfg_duration_spec upstream_spec = {50, 30 * SECOND_MS, false, false, 0};
+static const struct cfg_duration_spec serve_stale_spec = {SECOND_MS, 7ull * DAY_MS, true, true, DAY_MS};
+static const struct cfg_duration_spec max_ttl_spec = {SECOND_MS, 7ull * DAY_MS, true, false, 0};
 
 /* Write @ms with the largest unit that divides it: "1d", "30s", "50ms". */
 static const char *format_ms(uint64_t ms, char *buf, size_t size)
@@ -103,8 +95,8 @@ static bool all_digits(const char *s)
 }
 
 /* A whole number in [min, max]; false after an error. */
-static bool get_uint(struct cfg_ctx *ctx, yaml_node_t *node, uint64_t min, uint64_t max,
-		     uint64_t *out_value)
+bool cfg_get_uint(struct cfg_ctx *ctx, yaml_node_t *node, uint64_t min, uint64_t max,
+		 uint64_t *out_value)
 {
 	char expected[64], q[CFG_QUOTE_MAX];
 	const char *s;
@@ -189,8 +181,8 @@ static bool same_addr(const struct cfg_addr *a, const struct cfg_addr *b)
  * listeners cannot share it) rather than a warning. The arrays are written even when some items
  * are bad; the load fails then anyway.
  */
-static void load_addrs(struct cfg_ctx *ctx, yaml_node_t *node, const char *example,
-		       bool dup_is_error, struct cfg_addr **out_addrs, size_t *out_n)
+void cfg_load_addrs(struct cfg_ctx *ctx, yaml_node_t *node, const char *example, bool dup_is_error,
+		    struct cfg_addr **out_addrs, size_t *out_n)
 {
 	yaml_node_t *items[CFG_ADDRS_MAX];
 	struct cfg_addr *addrs;
@@ -264,8 +256,8 @@ static void load_addrs(struct cfg_ctx *ctx, yaml_node_t *node, const char *examp
 }
 
 /* A path string that must start with '/'; @max_len 0: no limit. */
-static void load_path(struct cfg_ctx *ctx, yaml_node_t *node, const char *example, size_t max_len,
-		      char **out)
+void cfg_load_path(struct cfg_ctx *ctx, yaml_node_t *node, const char *example, size_t max_len,
+		   char **out)
 {
 	char expected[128], q[CFG_QUOTE_MAX];
 	const char *s;
@@ -296,7 +288,7 @@ static void load_path(struct cfg_ctx *ctx, yaml_node_t *node, const char *exampl
 		ctx->oom = true;
 }
 
-static void load_bool(struct cfg_ctx *ctx, yaml_node_t *node, bool *out)
+void cfg_load_bool(struct cfg_ctx *ctx, yaml_node_t *node, bool *out)
 {
 	static const char *const expected = "true or false (yes/no and on/off work too)";
 	char q[CFG_QUOTE_MAX];
@@ -350,8 +342,8 @@ static void load_log_level(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_se
 }
 
 /* A duration within @spec; false after an error. */
-static bool get_duration(struct cfg_ctx *ctx, yaml_node_t *node, const struct duration_spec *spec,
-			 uint64_t *out_ms)
+bool cfg_get_duration(struct cfg_ctx *ctx, yaml_node_t *node, const struct cfg_duration_spec *spec,
+		      uint64_t *out_ms)
 {
 	static const char *const expected =
 		"a number with a unit ms, s, m, h or d, such as '10s', '500ms' or '2m'";
@@ -519,7 +511,7 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 		mark = cfg_path_push_key(ctx, server_keys[i].name);
 		switch (i) {
 		case S_LISTEN:
-			load_addrs(ctx, val, "[\"127.0.0.1:53\", \"[::1]:53\"]", true, &srv->listen,
+			cfg_load_addrs(ctx, val, "[\"127.0.0.1:53\", \"[::1]:53\"]", true, &srv->listen,
 				   &srv->n_listen);
 			break;
 		case S_WORKERS:
@@ -529,27 +521,27 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 			mode_ok = load_mode(ctx, val, srv);
 			break;
 		case S_FORWARDERS:
-			load_addrs(ctx, val, "[\"192.0.2.53\", \"[2001:db8::53]:53\"]", false,
+			cfg_load_addrs(ctx, val, "[\"192.0.2.53\", \"[2001:db8::53]:53\"]", false,
 				   &srv->forwarders, &srv->n_forwarders);
 			break;
 		case S_ROOT_HINTS:
-			load_path(ctx, val, "/usr/share/dns/root.hints", 0, &srv->root_hints);
+			cfg_load_path(ctx, val, "/usr/share/dns/root.hints", 0, &srv->root_hints);
 			if (srv->root_hints && srv->mode == CFG_MODE_FORWARD && mode_ok)
 				cfg_warn(
 					ctx, val,
 					"root_hints is only used in recursive mode, which this version does not have; ignoring it");
 			break;
 		case S_DNSSEC:
-			load_bool(ctx, val, &srv->dnssec);
+			cfg_load_bool(ctx, val, &srv->dnssec);
 			break;
 		case S_CACHE_SIZE:
 			load_cache_size(ctx, val, srv);
 			break;
 		case S_STATE_DIR:
-			load_path(ctx, val, DEFAULT_STATE_DIR, 0, &srv->state_dir);
+			cfg_load_path(ctx, val, DEFAULT_STATE_DIR, 0, &srv->state_dir);
 			break;
 		case S_CONTROL_SOCKET:
-			load_path(ctx, val, DEFAULT_CONTROL_SOCKET,
+			cfg_load_path(ctx, val, DEFAULT_CONTROL_SOCKET,
 				  sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1,
 				  &srv->control_socket);
 			break;
@@ -557,27 +549,27 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 			load_log_level(ctx, val, srv);
 			break;
 		case S_TCP_IDLE_TIMEOUT:
-			if (get_duration(ctx, val, &tcp_idle_spec, &v))
+			if (cfg_get_duration(ctx, val, &tcp_idle_spec, &v))
 				srv->tcp_idle_timeout_ms = (uint32_t)v;
 			break;
 		case S_TCP_MAX_CONNECTIONS:
-			if (get_uint(ctx, val, 1, 1000000, &v))
+			if (cfg_get_uint(ctx, val, 1, 1000000, &v))
 				srv->tcp_max_connections = (uint32_t)v;
 			break;
 		case S_UPSTREAM_TIMEOUT:
-			if (get_duration(ctx, val, &upstream_spec, &v))
+			if (cfg_get_duration(ctx, val, &upstream_spec, &v))
 				srv->upstream_timeout_ms = (uint32_t)v;
 			break;
 		case S_SERVE_STALE:
-			if (get_duration(ctx, val, &serve_stale_spec, &v))
+			if (cfg_get_duration(ctx, val, &serve_stale_spec, &v))
 				srv->serve_stale_s = (uint32_t)(v / SECOND_MS);
 			break;
 		case S_CACHE_MAX_TTL:
-			if (get_duration(ctx, val, &max_ttl_spec, &v))
+			if (cfg_get_duration(ctx, val, &max_ttl_spec, &v))
 				srv->cache_max_ttl_s = (uint32_t)(v / SECOND_MS);
 			break;
 		case S_EDNS_BUFFER_SIZE:
-			if (get_uint(ctx, val, 512, 4096, &v))
+			if (cfg_get_uint(ctx, val, 512, 4096, &v))
 				srv->edns_buffer_size = (uint16_t)v;
 			break;
 		default:

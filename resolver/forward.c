@@ -388,6 +388,16 @@ static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t le
 			core_log_debug("rsv", "cache insert failed: %d", cr);
 	}
 	core_free(sc);
+	/* The answer was cached policy-free; what the clients get depends on the lists now. */
+	const struct rsv_lists *ls = rsv_worker_lists(w);
+	struct pol_decision d;
+	if (ls->set && rsv_worker_check_targets(ls, buf, blen, &d)) {
+		for (struct waiter *wt = req->waiters; wt; wt = wt->next)
+			rsv_worker_answer_blocked(w, rs, ls, &wt->q, &wt->client, &d, true);
+		rsv_worker_answer_blocked(w, rs, ls, &req->q, &req->client, &d, true);
+		request_finish(req);
+		return true;
+	}
 	/* Waiters first, each from a copy of the stored form; the request's own client last,
 	 * in place. */
 	if (req->waiters) {

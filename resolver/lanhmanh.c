@@ -24,7 +24,13 @@ static void usage(FILE *f)
 		   "commands:\n"
 		   "  status        uptime, queries per second, cache, forwarders' health\n"
 		   "  stats         raw counters, one 'name value' per line\n"
-		   "  reload        load the configuration file again (a bad one is refused)\n"
+		   "  reload        load the configuration and the list files again (a bad\n"
+		   "                configuration is refused; a bad list keeps its last good copy)\n"
+		   "  lists         the blocklists in force: entries, bad lines, where they came from\n"
+		   "  explain CLIENT DOMAIN\n"
+		   "                which network, list and entry decide DOMAIN for CLIENT\n"
+		   "  unblock-requests\n"
+		   "                what users asked to unblock from the block page\n"
 		   "  flush [NAME]  empty the cache, or only NAME and the names below it\n"
 		   "\n"
 		   "  -s, --socket SOCKET  the daemon's control socket\n"
@@ -78,17 +84,23 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc || argc - optind > 2) {
+	if (optind >= argc || argc - optind > 3) {
 		usage(stderr);
 		return 2;
 	}
+	/* The command line: the words joined by spaces, ending with a newline. */
 	char cmd[RSV_CONTROL_MAX_LINE];
-	int n = snprintf(cmd, sizeof(cmd), "%s%s%s\n", argv[optind],
-			 argc - optind == 2 ? " " : "", argc - optind == 2 ? argv[optind + 1] : "");
-	if (n < 0 || (size_t)n >= sizeof(cmd) || strchr(argv[optind], '\n')) {
-		fprintf(stderr, "lanhmanh: command too long\n");
-		return 2;
+	int n = 0;
+	for (int i = optind; i < argc; i++) {
+		if (strpbrk(argv[i], "\n ") || n + strlen(argv[i]) + 2 >= sizeof(cmd)) {
+			fprintf(stderr, "lanhmanh: '%s': words must be short and without spaces\n",
+				argv[i]);
+			return 2;
+		}
+		n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, "%s%s", i > optind ? " " : "",
+			      argv[i]);
 	}
+	cmd[n++] = '\n';
 	char *sock = sock_opt ? strdup(sock_opt) : socket_from_config(config ? config
 									  : LM_DEFAULT_CONFIG);
 	if (!sock)

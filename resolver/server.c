@@ -5,6 +5,7 @@
  */
 #include "resolver/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,12 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "resolver/blockpage.h"
 #include "resolver/cache.h"
 #include "resolver/control.h"
+#include "resolver/synth.h"
 #include "resolver/forward.h"
+#include "resolver/lists.h"
 #include "resolver/wire.h"
 #include "resolver/worker.h"
 #include "version.h"
@@ -40,6 +44,7 @@ struct control {
 	char *socket_path; /**< where the control socket was bound (a reload does not move it) */
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t tick;
+	uv_timer_t rebuild; /**< reads the lists once after a start from the snapshot */
 	uint64_t qps_samples[QPS_WINDOW + 1]; /**< total queries, one per second, ring */
 	unsigned qps_next, qps_filled;
 	bool stopping;
@@ -157,6 +162,8 @@ static void format_diags(const struct cfg_diags *d, struct core_buf *out)
 	}
 }
 
+static int rebuild_lists(struct rsv_server *s, struct core_buf *out);
+
 /* Load the config file again and publish it. Diagnostics go to the log and to @out. */
 static int server_reload(struct rsv_server *s, struct core_buf *out)
 {
@@ -192,13 +199,104 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 	}
 	apply_log_level(cfg);
 	rsv_cache_set_limit(s->cache, cfg->server.cache_size_bytes);
+	pthread_mutex_lock(&s->outside_lock);
 	rcu_xchg_pointer(&s->ruleset, rs);
+	pthread_mutex_unlock(&s->outside_lock);
 	synchronize_rcu();
 	ruleset_free(old);
+	if (s->blockpage)
+		rsv_blockpage_set_contact(s->blockpage, cfg->sinkhole.block_page_contact);
+	/* Lists are read again at every reload: a reload is how an edited list file is applied. */
+	(void)rebuild_lists(s, out);
 	core_log_notice("rsv", "configuration '%s' reloaded (generation %llu)", s->config_path,
 			(unsigned long long)rs->generation);
 	rsv_notify("READY=1\nSTATUS=configuration reloaded");
 	return 0;
+}
+
+/* ---- blocklists ------------------------------------------------------------------------- */
+
+/* Publish @lists in place of the lists in force, once no worker can see the old ones. */
+static void publish_lists(struct rsv_server *s, struct rsv_lists *lists)
+{
+	pthread_mutex_lock(&s->outside_lock);
+	struct rsv_lists *old = rcu_xchg_pointer(&s->lists, lists);
+	pthread_mutex_unlock(&s->outside_lock);
+	synchronize_rcu();
+	rsv_lists_free(old);
+}
+
+/* Read and compile the lists of the configuration in force, and publish them. A failure keeps
+ * the lists in force. */
+static int rebuild_lists(struct rsv_server *s, struct core_buf *out)
+{
+	struct rsv_lists *lists;
+	int r = rsv_lists_build(s->ruleset->cfg, out, &lists);
+	if (r != 0) {
+		core_log_err("rsv", "cannot compile the blocklists (%s); the lists in force stay",
+			     core_strerror(r));
+		if (out)
+			(void)core_buf_printf(out, "cannot compile the blocklists: %s\n",
+					      core_strerror(r));
+		return r;
+	}
+	publish_lists(s, lists);
+	return 0;
+}
+
+/* ---- the block page -------------------------------------------------------------------- */
+
+static void copy_text(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* Why @host is blocked for @client: what the resolver would decide now. HTTP thread. */
+static void blockpage_lookup(void *arg, const struct sockaddr *client, const char *host,
+			     struct rsv_blockpage_info *out)
+{
+	struct rsv_server *s = arg;
+	uint8_t name[RSV_MAX_NAME];
+	size_t name_len = rsv_wire_name_from_text(host, name);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->outside_lock);
+	const struct rsv_ruleset *rs = s->ruleset;
+	const struct rsv_lists *ls = s->lists;
+	const struct pol_network *net = pol_networks_lookup(rs->networks, client);
+	if (net) {
+		copy_text(out->network, sizeof(out->network), net->name);
+		copy_text(out->network_id, sizeof(out->network_id), net->id);
+	}
+	struct pol_decision d;
+	if (net && name_len && pol_decide_name(ls->set, name, name_len, POL_CATEGORIES_ALL, &d) == 0 &&
+	    d.kind != POL_DECISION_PASS) {
+		out->blocked = true;
+		out->reason = (int)d.reason;
+		copy_text(out->category, sizeof(out->category),
+			  rsv_lists_first_category(ls, d.categories));
+		copy_text(out->list, sizeof(out->list), bl_set_list_name(ls->set, d.match.list_id));
+	}
+	pthread_mutex_unlock(&s->outside_lock);
+}
+
+static int blockpage_start(struct rsv_server *s, const struct cfg_root *cfg)
+{
+	const struct cfg_sinkhole *sh = &cfg->sinkhole;
+	if (sh->n_block_page_listen == 0)
+		return 0;
+	struct rsv_blockpage_params p = {
+		.listen = sh->block_page_listen,
+		.n_listen = sh->n_block_page_listen,
+		.contact = sh->block_page_contact,
+		.state_dir = cfg->server.state_dir,
+		.lookup = blockpage_lookup,
+		.lookup_arg = s,
+	};
+	int r = rsv_blockpage_start(&p, &s->blockpage);
+	if (r != 0)
+		core_log_err("rsv", "cannot start the block page on '%s': %s",
+			     sh->block_page_listen[0].text, core_strerror(r));
+	return r;
 }
 
 /* ---- status ----------------------------------------------------------------------------- */
@@ -262,6 +360,15 @@ static void cmd_status(struct control *ctl, struct core_buf *out)
 			      (unsigned long long)c[CMPL_TRUNCATED],
 			      (unsigned long long)c[CMPL_DROPPED]);
 	(void)core_buf_printf(out, "tcp_connections: %u\n", atomic_load(&s->tcp_conns));
+	(void)core_buf_printf(out, "blocked: %llu (national list %llu)\n",
+			      (unsigned long long)c[CMPL_BLOCKED],
+			      (unsigned long long)c[CMPL_BLOCKED_NATIONAL]);
+	const struct rsv_lists *ls = s->lists;
+	char built[32];
+	format_time(ls->built_at, built, sizeof(built));
+	(void)core_buf_printf(out, "blocklists: %zu lists, %zu names, %s %s\n", ls->n_status,
+			      ls->set ? bl_set_count(ls->set) : 0,
+			      ls->from_snapshot ? "snapshot mapped" : "compiled", built);
 	for (unsigned i = 0; i < rs->n_forwarders; i++) {
 		const struct rsv_upstream *u = &s->upstreams[rs->forwarders[i]];
 		bool up = rsv_upstream_is_up(u, now) && atomic_load(&u->dead_until_ms) == 0;
@@ -299,6 +406,131 @@ static void cmd_stats(struct control *ctl, struct core_buf *out)
 			      (unsigned long long)cs.evictions);
 }
 
+static void cmd_lists(struct control *ctl, struct core_buf *out)
+{
+	const struct rsv_lists *ls = ctl->s->lists;
+	char built[32];
+	format_time(ls->built_at, built, sizeof(built));
+	(void)core_buf_printf(out, "set: %zu names, %s %s (%llu ms)\n",
+			      ls->set ? bl_set_count(ls->set) : 0,
+			      ls->from_snapshot ? "snapshot mapped" : "compiled", built,
+			      (unsigned long long)ls->build_ms);
+	for (size_t i = 0; i < ls->n_status; i++) {
+		const struct rsv_list_status *st = &ls->status[i];
+		(void)core_buf_printf(out, "list %s: category %s, %zu entries, %zu bad lines, from %s%s%s%s\n",
+				      st->name, st->category, st->entries, st->bad,
+				      rsv_list_source_name(st->source), st->problem ? " (" : "",
+				      st->problem ? st->problem : "", st->problem ? ")" : "");
+	}
+}
+
+/* @name as people write it: without the root's trailing dot. */
+static void display_name(const uint8_t *name, char *out, size_t size)
+{
+	size_t n = rsv_wire_name_to_text(name, out, size);
+	if (n > 1 && out[n - 1] == '.')
+		out[n - 1] = '\0';
+}
+
+/* "explain CLIENT DOMAIN": the network, and the list, entry and rule that decide. */
+static void cmd_explain(struct control *ctl, char *arg, struct core_buf *out)
+{
+	struct rsv_server *s = ctl->s;
+	char *domain = arg ? strchr(arg, ' ') : NULL;
+	if (!arg || !domain) {
+		(void)core_buf_printf(out, "%susage: explain CLIENT DOMAIN, e.g. explain 10.1.2.3 example.vn\n",
+				      RSV_CONTROL_ERROR);
+		return;
+	}
+	*domain++ = '\0';
+	while (*domain == ' ')
+		domain++;
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, arg, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, arg, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+	} else {
+		(void)core_buf_printf(out, "%s'%s' is not an IP address\n", RSV_CONTROL_ERROR, arg);
+		return;
+	}
+	uint8_t name[RSV_MAX_NAME];
+	size_t name_len = rsv_wire_name_from_text(domain, name);
+	if (name_len == 0) {
+		(void)core_buf_printf(out, "%s'%s' is not a domain name\n", RSV_CONTROL_ERROR,
+				      domain);
+		return;
+	}
+	(void)core_buf_add(out, RSV_CONTROL_OK, strlen(RSV_CONTROL_OK));
+	const struct rsv_ruleset *rs = s->ruleset;
+	const struct rsv_lists *ls = s->lists;
+	const struct pol_network *net = pol_networks_lookup(rs->networks, (struct sockaddr *)&ss);
+	char text[RSV_MAX_NAME * 4 + 8];
+	display_name(name, text, sizeof(text));
+	(void)core_buf_printf(out, "client: %s\n", arg);
+	if (!net) {
+		(void)core_buf_printf(out, "network: none: the client is in no configured network\n"
+					   "decision: REFUSED (EDE 18 Prohibited) for every name\n");
+		return;
+	}
+	if (net->line)
+		(void)core_buf_printf(out, "network: %s (id %s, %s line %u)\n", net->name, net->id,
+				      s->config_path, net->line);
+	else
+		(void)core_buf_printf(out, "network: %s (built in: this machine)\n", net->name);
+	(void)core_buf_printf(out, "group: %s\n", net->group ? net->group : "none (every list applies)");
+	(void)core_buf_printf(out, "name: %s\n", text);
+	struct pol_decision d;
+	(void)pol_decide_name(ls->set, name, name_len, POL_CATEGORIES_ALL, &d);
+	if (d.matched) {
+		struct bl_source src;
+		const char *list = bl_set_list_name(ls->set, d.match.list_id);
+		char entry[RSV_MAX_NAME * 4 + 8] = "?";
+		uint32_t line = 0;
+		if (bl_set_entry_source(ls->set, d.match.entry, &src) == 0) {
+			display_name(src.name, entry, sizeof(entry));
+			line = src.line;
+		}
+		const char *file = NULL;
+		for (size_t i = 0; i < rs->cfg->n_lists; i++) {
+			if (list && strcmp(rs->cfg->lists[i].name, list) == 0)
+				file = rs->cfg->lists[i].file;
+		}
+		(void)core_buf_printf(out, "entry: %s%s%s in list '%s' (category %s), %s:%u\n",
+				      (d.match.flags & BL_MATCH_BELOW) && !(d.match.flags & BL_MATCH_SELF) ? "*." : "",
+				      entry, (d.match.flags & BL_ALLOW) ? " (allow)" : "",
+				      list ? list : "?", rsv_lists_first_category(ls, d.match.categories),
+				      file ? file : "?", line);
+		if (d.match.labels_below)
+			(void)core_buf_printf(out, "match: %s is %u label%s below the entry\n", text,
+					      d.match.labels_below, d.match.labels_below == 1 ? "" : "s");
+	}
+	switch (d.kind) {
+	case POL_DECISION_PASS:
+		(void)core_buf_printf(out, "decision: PASS (%s)\n",
+				      d.matched ? "an allow entry decides" : "no list has this name");
+		break;
+	case POL_DECISION_DROP:
+		(void)core_buf_printf(out, "decision: DROP (no answer), reason %s\n",
+				      d.reason == CFG_REASON_NATIONAL ? "national list" : "policy");
+		break;
+	default:
+		(void)core_buf_printf(out, "decision: BLOCK, reason %s (EDE %d), answer %s\n",
+				      d.reason == CFG_REASON_NATIONAL ? "national list" : "age policy",
+				      (int)rsv_synth_ede(d.reason),
+				      d.match.action == BL_ACTION_NXDOMAIN	 ? "NXDOMAIN"
+				      : d.match.action == BL_ACTION_NODATA	 ? "NODATA"
+				      : d.match.action == BL_ACTION_LOCAL_DATA ? "RPZ local data"
+				      : rs->cfg->sinkhole.answer == CFG_ANSWER_NXDOMAIN ? "NXDOMAIN"
+				      : rs->cfg->sinkhole.answer == CFG_ANSWER_NODATA	 ? "NODATA"
+				      : rs->cfg->sinkhole.answer == CFG_ANSWER_REFUSED	 ? "REFUSED"
+											 : "sinkhole address");
+		break;
+	}
+}
+
 /* Run control command @line; the reply (status line first) goes to @out. */
 static void control_dispatch(struct control *ctl, char *line, struct core_buf *out)
 {
@@ -323,6 +555,22 @@ static void control_dispatch(struct control *ctl, char *line, struct core_buf *o
 				      r == 0 ? "reloaded\n"
 					     : "reload refused; the running configuration stays\n");
 		core_buf_deinit(&diag);
+	} else if (strcmp(line, "lists") == 0) {
+		(void)core_buf_add(out, RSV_CONTROL_OK, strlen(RSV_CONTROL_OK));
+		cmd_lists(ctl, out);
+	} else if (strcmp(line, "unblock-requests") == 0) {
+		struct core_buf req;
+		core_buf_init(&req, 1 << 20);
+		int r = rsv_blockpage_read_requests(ctl->s->ruleset->cfg->server.state_dir, &req);
+		if (r >= 0)
+			(void)core_buf_printf(out, "%s%s%d unblock request%s\n", RSV_CONTROL_OK,
+					      core_buf_str(&req), r, r == 1 ? "" : "s");
+		else
+			(void)core_buf_printf(out, "%scannot read the unblock requests: %s\n",
+					      RSV_CONTROL_ERROR, core_strerror(r));
+		core_buf_deinit(&req);
+	} else if (strcmp(line, "explain") == 0) {
+		cmd_explain(ctl, arg, out);
 	} else if (strcmp(line, "flush") == 0) {
 		uint8_t name[RSV_MAX_NAME];
 		size_t len = 0;
@@ -337,7 +585,7 @@ static void control_dispatch(struct control *ctl, char *line, struct core_buf *o
 		(void)core_buf_printf(out, "%sflushed %llu entries\n", RSV_CONTROL_OK,
 				      (unsigned long long)n);
 	} else {
-		(void)core_buf_printf(out, "%sunknown command '%s'; expected status, stats, reload or flush [NAME]\n",
+		(void)core_buf_printf(out, "%sunknown command '%s'; expected status, stats, reload, lists, explain CLIENT DOMAIN, unblock-requests or flush [NAME]\n",
 				      RSV_CONTROL_ERROR, line);
 	}
 }
@@ -496,6 +744,7 @@ static void control_stop(struct control *ctl)
 	uv_close((uv_handle_t *)&ctl->sigterm, NULL);
 	uv_close((uv_handle_t *)&ctl->sigint, NULL);
 	uv_close((uv_handle_t *)&ctl->tick, NULL);
+	uv_close((uv_handle_t *)&ctl->rebuild, NULL);
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
@@ -507,6 +756,12 @@ static void signal_cb(uv_signal_t *h, int signum)
 	} else {
 		control_stop(ctl);
 	}
+}
+
+static void rebuild_cb(uv_timer_t *t)
+{
+	struct control *ctl = t->data;
+	(void)rebuild_lists(ctl->s, NULL);
 }
 
 static void tick_cb(uv_timer_t *t)
@@ -540,6 +795,7 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		r = -ENOMEM;
 		goto out_free;
 	}
+	pthread_mutex_init(&s->outside_lock, NULL);
 	s->started_ms = core_clock_mono_ms();
 	s->started_wall = core_clock_wall_s();
 	s->config_path = core_strdup(config_path);
@@ -569,10 +825,34 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		goto out_free;
 	}
 	rcu_assign_pointer(s->ruleset, rs);
+	/* Blocklists: serve the snapshot of the previous run at once when there is one, and read
+	 * the lists again once the workers serve; without a snapshot, read them now. */
+	struct rsv_lists *lists = NULL;
+	bool need_rebuild = false;
+	if (rs->cfg->n_lists == 0) {
+		r = rsv_lists_empty(rs->cfg, &lists);
+	} else if ((r = rsv_lists_open_snapshot(rs->cfg, &lists)) == 0) {
+		core_log_notice("rsv", "serving the blocklist snapshot (%zu names) while the lists are read",
+				bl_set_count(lists->set));
+		need_rebuild = true;
+	} else {
+		if (r != CORE_ENOTFOUND)
+			core_log_warn("rsv", "the blocklist snapshot is unusable (%s), ignoring it",
+				      core_strerror(r));
+		r = rsv_lists_build(rs->cfg, NULL, &lists);
+	}
+	if (r != 0)
+		goto out_free;
+	rcu_assign_pointer(s->lists, lists);
 
 	r = uv_loop_init(&ctl->loop);
 	if (r != 0)
 		goto out_free;
+	r = blockpage_start(s, rs->cfg);
+	if (r != 0) {
+		uv_loop_close(&ctl->loop);
+		goto out_free;
+	}
 	ctl->s = s;
 	s->ctl_loop = &ctl->loop;
 	r = control_listen(ctl, rs->cfg->server.control_socket);
@@ -597,10 +877,14 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		uv_signal_start(&ctl->sigint, signal_cb, SIGINT);
 		uv_timer_init(&ctl->loop, &ctl->tick);
 		ctl->tick.data = ctl;
+		uv_timer_init(&ctl->loop, &ctl->rebuild);
+		ctl->rebuild.data = ctl;
 		uv_timer_start(&ctl->tick, tick_cb, 0, 1000);
 		core_log_notice("rsv", "lanhmanhd %s ready: %u workers, %u listen addresses, %u forwarders",
 				PACKAGE_VERSION, s->n_workers, s->n_listen, rs->n_forwarders);
 		rsv_notify("READY=1\nSTATUS=serving");
+		if (need_rebuild)
+			uv_timer_start(&ctl->rebuild, rebuild_cb, 0, 0);
 		uv_run(&ctl->loop, UV_RUN_DEFAULT);
 	} else if (ctl->listening) {
 		uv_close((uv_handle_t *)&ctl->listener, NULL);
@@ -609,6 +893,8 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		rsv_worker_stop(&s->workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		rsv_worker_join(&s->workers[i]);
+	rsv_blockpage_stop(s->blockpage);
+	s->blockpage = NULL;
 	if (ctl->socket_path)
 		unlink(ctl->socket_path);
 out_loop:
@@ -618,6 +904,7 @@ out_loop:
 out_free:
 	if (s) {
 		ruleset_free(s->ruleset);
+		rsv_lists_free(s->lists);
 		rsv_cache_free(s->cache);
 		core_free(s->counters);
 		core_free(s->workers);
@@ -625,6 +912,8 @@ out_free:
 	}
 	if (ctl)
 		core_free(ctl->socket_path);
+	if (s)
+		pthread_mutex_destroy(&s->outside_lock);
 	core_free(ctl);
 	core_free(s);
 	return r;

@@ -78,11 +78,14 @@ struct rsv_udp_listener {
 
 struct rsv_tcp_conn;
 struct rsv_request;
+struct rsv_lists;
+struct rsv_blockpage;
 struct rsv_udp_batch;
 
 /** The whole daemon. */
 struct rsv_server {
 	struct rsv_ruleset *ruleset; /**< RCU-protected: rcu_dereference() it */
+	struct rsv_lists *lists; /**< RCU-protected, published on its own (resolver/lists.h) */
 	struct rsv_cache *cache;
 	struct rsv_upstream upstreams[RSV_MAX_UPSTREAMS];
 	_Atomic unsigned n_upstreams; /**< only the control thread appends */
@@ -98,6 +101,10 @@ struct rsv_server {
 	char *config_path;
 	/* Control thread only: */
 	uv_loop_t *ctl_loop;
+	/** Readers outside the workers (the block page's HTTP threads) are not RCU readers: they
+	 * read ruleset and lists under this lock, which publication takes around the swap. */
+	pthread_mutex_t outside_lock;
+	struct rsv_blockpage *blockpage; /**< NULL without sinkhole.block_page */
 };
 
 /** A worker thread. Owned by the server; touched only by its own thread once started. */

@@ -244,9 +244,8 @@ int rsv_wire_scan_response(const uint8_t *msg, size_t len, const struct rsv_quer
 	return 0;
 }
 
-/* Write an OPT record at @p (room @room); returns its length or 0 when it does not fit. */
-static size_t write_opt(uint8_t *p, size_t room, uint16_t udp_size, unsigned ext_rcode,
-			bool do_bit, enum rsv_ede ede, const char *text)
+size_t rsv_wire_write_opt(uint8_t *p, size_t room, uint16_t udp_size, unsigned ext_rcode,
+			  bool do_bit, enum rsv_ede ede, const char *text)
 {
 	size_t text_len = (ede != RSV_EDE_NONE && text) ? strnlen(text, 200) : 0;
 	size_t rdlen = ede != RSV_EDE_NONE ? 4 + 2 + text_len : 0;
@@ -284,7 +283,7 @@ size_t rsv_wire_write_query(const struct rsv_query *q, uint16_t id, uint16_t udp
 	memcpy(out + RSV_HDR_LEN, q->qname, q->qname_len);
 	rsv_wire_put16(out + RSV_HDR_LEN + q->qname_len, q->qtype);
 	rsv_wire_put16(out + RSV_HDR_LEN + q->qname_len + 2, q->qclass);
-	size_t opt = write_opt(out + need, size - need, udp_size, 0, q->edns_do, RSV_EDE_NONE, NULL);
+	size_t opt = rsv_wire_write_opt(out + need, size - need, udp_size, 0, q->edns_do, RSV_EDE_NONE, NULL);
 	if (opt == 0)
 		return 0;
 	return need + opt;
@@ -322,7 +321,7 @@ size_t rsv_wire_write_error(const struct rsv_query *q, unsigned rcode, enum rsv_
 		rsv_wire_put16(out + 4, 1);
 	}
 	if (q->edns) {
-		size_t opt = write_opt(out + pos, size - pos, udp_size, rcode, q->edns_do, ede,
+		size_t opt = rsv_wire_write_opt(out + pos, size - pos, udp_size, rcode, q->edns_do, ede,
 				       ede_text);
 		if (opt == 0)
 			return 0;
@@ -347,7 +346,7 @@ size_t rsv_wire_finish_answer(uint8_t *msg, size_t len, size_t size, const struc
 	for (int attempt = 0; attempt < 2; attempt++) {
 		size_t opt = 0;
 		if (q->edns) {
-			opt = write_opt(msg + pos, size - pos, udp_size, 0, q->edns_do, ede,
+			opt = rsv_wire_write_opt(msg + pos, size - pos, udp_size, 0, q->edns_do, ede,
 					ede_text);
 			if (opt == 0 && pos == qend)
 				return 0;
@@ -363,6 +362,36 @@ size_t rsv_wire_finish_answer(uint8_t *msg, size_t len, size_t size, const struc
 		memset(msg + 6, 0, 6);
 	}
 	return 0;
+}
+
+bool rsv_wire_answer_targets(const uint8_t *msg, size_t len, rsv_wire_name_fn fn, void *arg)
+{
+	uint8_t name[RSV_MAX_NAME];
+	size_t name_len, pos = RSV_HDR_LEN;
+	if (len < RSV_HDR_LEN || rsv_wire_get16(msg + 4) != 1)
+		return false;
+	unsigned an = rsv_wire_get16(msg + 6);
+	if (walk_name(msg, len, &pos, NULL, NULL) != 0 || pos + 4 > len)
+		return false;
+	pos += 4;
+	for (unsigned i = 0; i < an; i++) {
+		if (walk_name(msg, len, &pos, NULL, NULL) != 0 || pos + 10 > len)
+			return false;
+		uint16_t type = rsv_wire_get16(msg + pos);
+		size_t rdlen = rsv_wire_get16(msg + pos + 8);
+		size_t rd = pos + 10;
+		if (rdlen > len - rd)
+			return false;
+		if (type == RSV_TYPE_CNAME || type == RSV_TYPE_DNAME) {
+			size_t p = rd;
+			if (walk_name(msg, len, &p, name, &name_len) != 0 || p > rd + rdlen)
+				return false;
+			if (fn(arg, name, name_len))
+				return true;
+		}
+		pos = rd + rdlen;
+	}
+	return false;
 }
 
 size_t rsv_wire_name_from_text(const char *text, uint8_t out[RSV_MAX_NAME])

@@ -42,6 +42,9 @@ enum rsv_ede {
 	RSV_EDE_NONE = 0xffff,
 	RSV_EDE_OTHER = 0,
 	RSV_EDE_STALE_ANSWER = 3,
+	RSV_EDE_BLOCKED = 15, /**< the school's age policy */
+	RSV_EDE_CENSORED = 16, /**< the national (legal) list */
+	RSV_EDE_FILTERED = 17, /**< a filter the subscriber chose */
 	RSV_EDE_NOT_SUPPORTED = 21, /**< "Not Supported" */
 	RSV_EDE_PROHIBITED = 18,
 	RSV_EDE_NO_REACHABLE_AUTHORITY = 22,
@@ -53,6 +56,8 @@ enum {
 	RSV_TYPE_NS = 2,
 	RSV_TYPE_CNAME = 5,
 	RSV_TYPE_SOA = 6,
+	RSV_TYPE_AAAA = 28,
+	RSV_TYPE_DNAME = 39,
 	RSV_TYPE_OPT = 41,
 	RSV_TYPE_IXFR = 251,
 	RSV_TYPE_AXFR = 252,
@@ -146,6 +151,25 @@ size_t rsv_wire_write_error(const struct rsv_query *q, unsigned rcode, enum rsv_
 size_t rsv_wire_finish_answer(uint8_t *msg, size_t len, size_t size, const struct rsv_query *q,
 			      enum rsv_ede ede, const char *ede_text, uint16_t udp_size,
 			      size_t limit);
+
+/**
+ * Write an OPT record at @p (room @room): UDP size @udp_size, the upper bits of @ext_rcode, the
+ * DO bit, and an Extended DNS Error option when @ede is not RSV_EDE_NONE (@text cut at 200
+ * bytes). @return its length, or 0 when it does not fit.
+ */
+size_t rsv_wire_write_opt(uint8_t *p, size_t room, uint16_t udp_size, unsigned ext_rcode,
+			  bool do_bit, enum rsv_ede ede, const char *text);
+
+/** Called with each CNAME/DNAME target of an answer section (lower-cased wire name). Return
+ * true to stop the walk. */
+typedef bool (*rsv_wire_name_fn)(void *arg, const uint8_t *name, size_t len);
+
+/**
+ * Call @fn with the target of every CNAME and DNAME record in the answer section of message
+ * @msg (@len bytes, already checked by rsv_wire_scan_response() or stored by the cache).
+ * @return true when @fn stopped the walk, false otherwise (also for a malformed message).
+ */
+bool rsv_wire_answer_targets(const uint8_t *msg, size_t len, rsv_wire_name_fn fn, void *arg);
 
 /** The UDP payload limit for answers to @q: 512 without EDNS, else min(client's, @ours). */
 static inline size_t rsv_wire_udp_limit(const struct rsv_query *q, uint16_t ours)

@@ -3,6 +3,7 @@
 #include "resolver/worker.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "core/log.h"
 #include "resolver/cache.h"
 #include "resolver/forward.h"
+#include "resolver/synth.h"
 
 #define UDP_CHUNK (64 * 1024) /* read buffer for TCP and upstream answers */
 #define TCP_MAX_INFLIGHT 64 /* per connection; reading pauses above it */
@@ -328,6 +330,14 @@ bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset
 						   stale, 30, w->out_buf, room, &len);
 	if (r == RSV_CACHE_MISS)
 		return false;
+	/* The cache is policy-free: check the CNAME chain against the lists in force now. */
+	const struct rsv_lists *ls = rsv_worker_lists(w);
+	struct pol_decision d;
+	if (ls->set && rsv_worker_check_targets(ls, w->out_buf, len, &d)) {
+		cmpl_count(w->counters, CMPL_CACHE_HITS);
+		rsv_worker_answer_blocked(w, rs, ls, q, client, &d, true);
+		return true;
+	}
 	enum rsv_ede ede = RSV_EDE_NONE;
 	const char *text = NULL;
 	if (r == RSV_CACHE_STALE) {
@@ -354,6 +364,59 @@ void rsv_worker_answer_error(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	size_t len = rsv_wire_write_error(q, rcode, ede, ede_text,
 					  rs ? rsv_ruleset_udp_size(rs) : 1232, w->out_buf,
 					  sizeof(w->out_buf) - 2);
+	if (len == 0) {
+		rsv_worker_client_release(w, client);
+		return;
+	}
+	rsv_worker_send(w, client, w->out_buf, len);
+}
+
+/* ---- policy ----------------------------------------------------------------------------- */
+
+struct target_check {
+	const struct rsv_lists *lists;
+	struct pol_decision *out;
+};
+
+static bool target_blocked(void *arg, const uint8_t *name, size_t len)
+{
+	struct target_check *tc = arg;
+	return pol_decide_name(tc->lists->set, name, len, POL_CATEGORIES_ALL, tc->out) == 0 &&
+	       tc->out->kind != POL_DECISION_PASS;
+}
+
+bool rsv_worker_check_targets(const struct rsv_lists *lists, const uint8_t *msg, size_t len,
+			      struct pol_decision *out)
+{
+	/* A chain needs two records at least; a lone CNAME answers a CNAME query. */
+	if (!lists->set || len < RSV_HDR_LEN || rsv_wire_get16(msg + 6) < 2)
+		return false;
+	struct target_check tc = {lists, out};
+	return rsv_wire_answer_targets(msg, len, target_blocked, &tc);
+}
+
+void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			       const struct rsv_lists *lists, const struct rsv_query *q,
+			       struct rsv_client *client, const struct pol_decision *d,
+			       bool via_target)
+{
+	cmpl_count(w->counters, CMPL_BLOCKED);
+	if (d->reason == CFG_REASON_NATIONAL)
+		cmpl_count(w->counters, CMPL_BLOCKED_NATIONAL);
+	if (d->kind == POL_DECISION_DROP) {
+		rsv_worker_client_release(w, client);
+		return;
+	}
+	struct pol_decision dq = *d;
+	if (via_target)
+		dq.match.labels_below = 0; /* the SOA goes at the query name */
+	const char *list = bl_set_list_name(lists->set, d->match.list_id);
+	char text[200];
+	snprintf(text, sizeof(text), "lanhmanh: list '%s', category %s%s", list ? list : "?",
+		 rsv_lists_first_category(lists, d->categories),
+		 via_target ? ", through a CNAME" : "");
+	size_t len = rsv_synth_block(q, &dq, &rs->cfg->sinkhole, lists->set, text,
+				     rsv_ruleset_udp_size(rs), w->out_buf, sizeof(w->out_buf) - 2);
 	if (len == 0) {
 		rsv_worker_client_release(w, client);
 		return;
@@ -406,6 +469,15 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 					RSV_EDE_NOT_SUPPORTED,
 					"only class IN queries are resolved; no zone transfers");
 		return;
+	}
+	const struct rsv_lists *ls = rsv_worker_lists(w);
+	if (ls->set) {
+		struct pol_decision d;
+		if (pol_decide_name(ls->set, q.qname, q.qname_len, POL_CATEGORIES_ALL, &d) == 0 &&
+		    d.kind != POL_DECISION_PASS) {
+			rsv_worker_answer_blocked(w, rs, ls, &q, client, &d, false);
+			return;
+		}
 	}
 	if (rsv_worker_answer_from_cache(w, rs, &q, client, 0))
 		return;

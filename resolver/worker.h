@@ -14,7 +14,9 @@
 
 #include <urcu-qsbr.h>
 
+#include "policy/decide.h"
 #include "resolver/cache.h"
+#include "resolver/lists.h"
 #include "resolver/server.h"
 #include "resolver/wire.h"
 
@@ -70,6 +72,28 @@ void rsv_worker_client_release(struct rsv_worker *w, struct rsv_client *client);
 bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset *rs,
 				  const struct rsv_query *q, struct rsv_client *client,
 				  uint32_t stale);
+
+/** The blocklists in force; only between rsv_worker_online() and the end of the callback. */
+static inline struct rsv_lists *rsv_worker_lists(struct rsv_worker *w)
+{
+	return rcu_dereference(w->server->lists);
+}
+
+/**
+ * Check the CNAME and DNAME targets in the answer section of @msg against @lists.
+ * @return true, with the decision in @out, when one of them is blocked.
+ */
+bool rsv_worker_check_targets(const struct rsv_lists *lists, const uint8_t *msg, size_t len,
+			      struct pol_decision *out);
+
+/**
+ * Answer @q as blocked by @d (BLOCK: synthesised answer with EDE; DROP: no answer) and count
+ * it. @via_target: the decision is about a CNAME/DNAME target, not the query name.
+ */
+void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			       const struct rsv_lists *lists, const struct rsv_query *q,
+			       struct rsv_client *client, const struct pol_decision *d,
+			       bool via_target);
 
 /** Send an answer with no records (rcode, optional EDE) to @client. */
 void rsv_worker_answer_error(struct rsv_worker *w, const struct rsv_ruleset *rs,

@@ -239,10 +239,10 @@ static void test_unknown_keys(void **state)
 		"test.yaml:3:3: error: server: unknown key 'listn' (did you mean 'listen'?); expected one of: listen, workers, mode, forwarders, root_hints, dnssec, cache_size, state_dir, control_socket, log_level, tcp_idle_timeout, tcp_max_connections, upstream_timeout, serve_stale, cache_max_ttl, edns_buffer_size\n");
 	expect_diags(
 		FORWARD ONE_NETWORK "severs: {}\n",
-		"test.yaml:5:1: error: unknown key 'severs' (did you mean 'server'?); expected one of: server, networks\n");
+		"test.yaml:5:1: error: unknown key 'severs' (did you mean 'server'?); expected one of: server, networks, sinkhole, lists\n");
 	expect_diags(
 		FORWARD ONE_NETWORK "upstream: {}\n",
-		"test.yaml:5:1: error: unknown key 'upstream'; expected one of: server, networks\n");
+		"test.yaml:5:1: error: unknown key 'upstream'; expected one of: server, networks, sinkhole, lists\n");
 	expect_diags(
 		FORWARD "networks:\n  - { name: LAN, cidr: 10.0.0.0/8, grup: thcs }\n",
 		"test.yaml:4:36: error: networks[0]: unknown key 'grup' (did you mean 'group'?); expected one of: name, id, cidr, group\n");
@@ -253,10 +253,8 @@ static void test_later_keys(void **state)
 	expect_diags(
 		FORWARD ONE_NETWORK "sinkhole:\n  ipv4: 10.10.10.10\ngroups: {}\nlists: []\n"
 				    "compliance:\n  interval: 5m\n",
-		"test.yaml:5:1: error: 'sinkhole' is not supported by this version yet; remove it (this version understands: server, networks)\n"
-		"test.yaml:7:1: error: 'groups' is not supported by this version yet; remove it (this version understands: server, networks)\n"
-		"test.yaml:8:1: error: 'lists' is not supported by this version yet; remove it (this version understands: server, networks)\n"
-		"test.yaml:9:1: error: 'compliance' is not supported by this version yet; remove it (this version understands: server, networks)\n");
+		"test.yaml:7:1: error: 'groups' is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists)\n"
+		"test.yaml:9:1: error: 'compliance' is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists)\n");
 	expect_diags(
 		FORWARD
 		"networks:\n"
@@ -607,7 +605,7 @@ static void test_long_values_are_cut(void **state)
 	snprintf(yaml, sizeof(yaml), FORWARD ONE_NETWORK "%s: 1\n", word);
 	snprintf(
 		expected, sizeof(expected),
-		"test.yaml:5:1: error: unknown key '%.96s...'; expected one of: server, networks\n",
+		"test.yaml:5:1: error: unknown key '%.96s...'; expected one of: server, networks, sinkhole, lists\n",
 		word);
 	expect_diags(yaml, expected);
 	/* control characters in a value are shown escaped */

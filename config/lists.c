@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The `lists:` section: blocklist files, their format and category; and the category names. */
+#include <string.h>
+#include <unistd.h>
+
+#include "config/internal.h"
+#include "core/alloc.h"
+
+#define NAME_MAX_LEN 63
+#define MAX_LISTS 256
+
+static const char *const builtin_categories[] = {
+	"national", "adult", "gambling", "violence", "drugs",
+	"games",    "social", "proxy_vpn_doh", "malware",
+};
+#define N_BUILTIN (sizeof(builtin_categories) / sizeof(builtin_categories[0]))
+
+#define SYNC_LATER                                                                                \
+	"belongs to list sync from the authority (zone transfer or HTTPS), which is not supported by this version yet; use 'file:'"
+
+enum {
+	L_NAME,
+	L_CATEGORY,
+	L_FILE,
+	L_FORMAT,
+	L_ORIGIN,
+	L_RPZ_PRIMARY,
+	L_ZONE,
+	L_TSIG,
+	L_URL,
+	L_MINISIGN_KEY,
+	L_REFRESH,
+	L_COUNT,
+};
+
+static const struct cfg_key list_keys[L_COUNT] = {
+	[L_NAME] = {"name", NULL},
+	[L_CATEGORY] = {"category", NULL},
+	[L_FILE] = {"file", NULL},
+	[L_FORMAT] = {"format", NULL},
+	[L_ORIGIN] = {"origin", NULL},
+	[L_RPZ_PRIMARY] = {"rpz_primary", SYNC_LATER},
+	[L_ZONE] = {"zone", SYNC_LATER},
+	[L_TSIG] = {"tsig", SYNC_LATER},
+	[L_URL] = {"url", SYNC_LATER},
+	[L_MINISIGN_KEY] = {"minisign_key", SYNC_LATER},
+	[L_REFRESH] = {"refresh", SYNC_LATER},
+};
+
+static const char *const format_names[] = {
+	[CFG_LIST_DOMAINS] = "domains",
+	[CFG_LIST_HOSTS] = "hosts",
+	[CFG_LIST_ADBLOCK] = "adblock",
+	[CFG_LIST_RPZ] = "rpz",
+};
+
+static bool is_ident(const char *s, const char *extra)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > NAME_MAX_LEN)
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		      strchr(extra, *p)))
+			return false;
+	}
+	return true;
+}
+
+/* The bit of category @name, assigning the next free bit to a new site-defined one; -1 when
+ * all bits are taken (after an error at @node). */
+static int category_bit(struct cfg_ctx *ctx, yaml_node_t *node, const char *name)
+{
+	struct cfg_root *root = ctx->root;
+	for (int i = 0; i < CFG_MAX_CATEGORIES; i++) {
+		if (root->categories[i] && strcmp(root->categories[i], name) == 0)
+			return i;
+	}
+	for (int i = (int)N_BUILTIN; i < CFG_MAX_CATEGORIES; i++) {
+		if (!root->categories[i]) {
+			root->categories[i] = core_strdup(name);
+			if (!root->categories[i])
+				ctx->oom = true;
+			return i;
+		}
+	}
+	cfg_error(ctx, node, "too many categories; at most %d (%zu of them built in) are allowed",
+		  CFG_MAX_CATEGORIES, N_BUILTIN);
+	return -1;
+}
+
+static char *get_ident(struct cfg_ctx *ctx, yaml_node_t *node, const char *what,
+		       const char *example, const char *extra)
+{
+	char expected[160], q[CFG_QUOTE_MAX];
+	const char *s;
+	char *copy;
+
+	snprintf(expected, sizeof(expected),
+		 "a %s of lower-case letters, digits%s such as %s (at most %d characters)", what,
+		 extra[0] ? ", '_' and '-'" : " and '_'", example, NAME_MAX_LEN);
+	s = cfg_scalar(ctx, node, expected);
+	if (!s)
+		return NULL;
+	if (!is_ident(s, extra)) {
+		cfg_error(ctx, node, "'%s' is not valid; expected %s", cfg_quote(s, q, sizeof(q)),
+			  expected);
+		return NULL;
+	}
+	copy = core_strdup(s);
+	if (!copy)
+		ctx->oom = true;
+	return copy;
+}
+
+static void load_format(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+{
+	static const char *const expected = "one of: domains, hosts, adblock, rpz";
+	char q[CFG_QUOTE_MAX];
+	const char *s = cfg_scalar(ctx, node, expected);
+
+	if (!s)
+		return;
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
+		if (strcmp(s, format_names[i]) == 0) {
+			l->format = (enum cfg_list_format)i;
+			return;
+		}
+	}
+	cfg_error(ctx, node, "'%s' is not a list format; expected %s", cfg_quote(s, q, sizeof(q)),
+		  expected);
+}
+
+static void load_origin(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+{
+	static const char *const expected = "a zone name such as rpz.national.vn.";
+	char q[CFG_QUOTE_MAX];
+	const char *s = cfg_scalar(ctx, node, expected);
+
+	if (!s)
+		return;
+	size_t len = strlen(s);
+	if (len == 0 || len > 253 || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+					       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != len ||
+	    strstr(s, "..") || s[0] == '.') {
+		cfg_error(ctx, node, "'%s' is not a zone name; expected %s",
+			  cfg_quote(s, q, sizeof(q)), expected);
+		return;
+	}
+	l->origin = core_strdup(s);
+	if (!l->origin)
+		ctx->oom = true;
+}
+
+static void load_list(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+{
+	struct cfg_kv kv[L_COUNT];
+	size_t mark;
+
+	if (!cfg_map_get(ctx, node, "a list: a mapping with 'name', 'category' and 'file'",
+			 list_keys, L_COUNT, kv))
+		return;
+	l->line = (unsigned)node->start_mark.line + 1;
+	cfg_map_report_future(ctx, list_keys, L_COUNT, kv);
+	if (!kv[L_NAME].value)
+		cfg_error(ctx, node, "missing 'name'; every list needs a name, e.g. name: adult");
+	if (!kv[L_CATEGORY].value)
+		cfg_error(ctx, node,
+			  "missing 'category'; e.g. category: adult (built in: national, adult, gambling, violence, drugs, games, social, proxy_vpn_doh, malware)");
+	if (!kv[L_FILE].value && !kv[L_RPZ_PRIMARY].value && !kv[L_URL].value)
+		cfg_error(ctx, node,
+			  "missing 'file'; e.g. file: /etc/lanhmanh/lists/adult.txt");
+	if (kv[L_NAME].value) {
+		mark = cfg_path_push_key(ctx, "name");
+		l->name = get_ident(ctx, kv[L_NAME].value, "list name", "adult", "-");
+		cfg_path_pop(ctx, mark);
+	}
+	if (kv[L_CATEGORY].value) {
+		mark = cfg_path_push_key(ctx, "category");
+		l->category = get_ident(ctx, kv[L_CATEGORY].value, "category", "adult", "");
+		if (l->category) {
+			int bit = category_bit(ctx, kv[L_CATEGORY].value, l->category);
+			l->category_bit = bit < 0 ? 0 : (unsigned)bit;
+		}
+		cfg_path_pop(ctx, mark);
+	}
+	if (kv[L_FILE].value) {
+		mark = cfg_path_push_key(ctx, "file");
+		cfg_load_path(ctx, kv[L_FILE].value, "/etc/lanhmanh/lists/adult.txt", 0, &l->file);
+		if (l->file && access(l->file, R_OK) != 0)
+			cfg_warn(ctx, kv[L_FILE].value,
+				 "cannot read '%s' now; the last good copy of the list is used until it can be read",
+				 l->file);
+		cfg_path_pop(ctx, mark);
+	}
+	if (kv[L_FORMAT].value && !cfg_node_is_null(kv[L_FORMAT].value)) {
+		mark = cfg_path_push_key(ctx, "format");
+		load_format(ctx, kv[L_FORMAT].value, l);
+		cfg_path_pop(ctx, mark);
+	}
+	if (kv[L_ORIGIN].value && !cfg_node_is_null(kv[L_ORIGIN].value)) {
+		mark = cfg_path_push_key(ctx, "origin");
+		if (l->format != CFG_LIST_RPZ)
+			cfg_error(ctx, kv[L_ORIGIN].value,
+				  "'origin' is for RPZ lists only; remove it or set format: rpz");
+		else
+			load_origin(ctx, kv[L_ORIGIN].value, l);
+		cfg_path_pop(ctx, mark);
+	}
+}
+
+void cfg_lists_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
+{
+	struct cfg_root *root = ctx->root;
+	size_t base = cfg_path_push_key(ctx, "lists");
+	size_t n;
+
+	for (size_t i = 0; i < N_BUILTIN; i++) {
+		root->categories[i] = core_strdup(builtin_categories[i]);
+		if (!root->categories[i])
+			ctx->oom = true;
+	}
+	if (!node || cfg_node_is_null(node))
+		goto out;
+	if (node->type != YAML_SEQUENCE_NODE) {
+		cfg_error(ctx, node,
+			  "expected a list of blocklists (each one starting with '- name:'), got %s",
+			  cfg_node_kind(node));
+		goto out;
+	}
+	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	if (n == 0)
+		goto out;
+	if (n > MAX_LISTS) {
+		cfg_error(ctx, node, "too many lists (%zu); at most %d are allowed", n, MAX_LISTS);
+		goto out;
+	}
+	root->lists = core_calloc(n, sizeof(*root->lists));
+	if (!root->lists) {
+		ctx->oom = true;
+		goto out;
+	}
+	root->n_lists = n;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_node(ctx, node->data.sequence.items.start[i]);
+		size_t mark = cfg_path_push_index(ctx, i);
+		if (item && cfg_spend(ctx, item))
+			load_list(ctx, item, &root->lists[i]);
+		for (size_t j = 0; j < i && root->lists[i].name; j++) {
+			if (root->lists[j].name && strcmp(root->lists[j].name, root->lists[i].name) == 0) {
+				cfg_error(ctx, item,
+					  "list name '%s' is already used by lists[%zu] (line %u); names must be unique",
+					  root->lists[i].name, j, root->lists[j].line);
+				break;
+			}
+		}
+		cfg_path_pop(ctx, mark);
+	}
+out:
+	cfg_path_pop(ctx, base);
+}
+
+const char *cfg_category_name(const struct cfg_root *cfg, unsigned bit)
+{
+	return bit < CFG_MAX_CATEGORIES ? cfg->categories[bit] : NULL;
+}

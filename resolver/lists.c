@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Building, saving and mapping the blocklists in force (see lists.h). */
+#include "resolver/lists.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blocklists/parse.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#define MAX_ENTRIES (50u * 1000 * 1000)
+#define SNAPSHOT_NAME "blocklists.set"
+
+const char *rsv_list_source_name(enum rsv_list_source source)
+{
+	switch (source) {
+	case RSV_LIST_FROM_FILE:
+		return "file";
+	case RSV_LIST_FROM_LAST_GOOD:
+		return "last good copy";
+	case RSV_LIST_FROM_SNAPSHOT:
+		return "snapshot of the previous run";
+	default:
+		return "missing";
+	}
+}
+
+const char *rsv_lists_category(const struct rsv_lists *lists, unsigned bit)
+{
+	if (bit < CFG_MAX_CATEGORIES && lists->categories[bit])
+		return lists->categories[bit];
+	return "unknown";
+}
+
+const char *rsv_lists_first_category(const struct rsv_lists *lists, uint32_t categories)
+{
+	for (unsigned bit = 0; bit < CFG_MAX_CATEGORIES; bit++) {
+		if (categories & (1u << bit))
+			return rsv_lists_category(lists, bit);
+	}
+	return "unknown";
+}
+
+struct rsv_lists *rsv_lists_free(struct rsv_lists *lists)
+{
+	if (!lists)
+		return NULL;
+	bl_set_unref(lists->set);
+	for (size_t i = 0; i < CFG_MAX_CATEGORIES; i++)
+		core_free(lists->categories[i]);
+	for (size_t i = 0; i < lists->n_status; i++) {
+		core_free(lists->status[i].name);
+		core_free(lists->status[i].category);
+		core_free(lists->status[i].problem);
+	}
+	core_free(lists->status);
+	return core_free(lists);
+}
+
+/* A new lists object with @cfg's categories and one status per list. */
+static struct rsv_lists *lists_new(const struct cfg_root *cfg)
+{
+	struct rsv_lists *l = core_calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	for (size_t i = 0; i < CFG_MAX_CATEGORIES; i++) {
+		if (cfg->categories[i] && !(l->categories[i] = core_strdup(cfg->categories[i])))
+			goto out_free;
+	}
+	if (cfg->n_lists) {
+		l->status = core_calloc(cfg->n_lists, sizeof(*l->status));
+		if (!l->status)
+			goto out_free;
+		l->n_status = cfg->n_lists;
+		for (size_t i = 0; i < cfg->n_lists; i++) {
+			l->status[i].name = core_strdup(cfg->lists[i].name);
+			l->status[i].category = core_strdup(cfg->lists[i].category);
+			if (!l->status[i].name || !l->status[i].category)
+				goto out_free;
+		}
+	}
+	l->built_at = core_clock_wall_s();
+	return l;
+out_free:
+	rsv_lists_free(l);
+	return NULL;
+}
+
+int rsv_lists_empty(const struct cfg_root *cfg, struct rsv_lists **out_lists)
+{
+	struct rsv_lists *l = lists_new(cfg);
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n_status; i++)
+		l->status[i].source = RSV_LIST_MISSING;
+	*out_lists = l;
+	return 0;
+}
+
+static int path_in_state(const struct cfg_root *cfg, const char *name, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s", cfg->server.state_dir, name);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Copy @src to @dst atomically (temporary file, fsync, rename). */
+static int copy_file(const char *src, const char *dst)
+{
+	char tmp[4096];
+	char buf[1 << 16];
+	int in = -1, out = -1, r = 0;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (in < 0 || out < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0) {
+				r = -errno;
+				goto out;
+			}
+			off += w;
+		}
+	}
+	if (fsync(out) != 0 || rename(tmp, dst) != 0)
+		r = -errno;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (r != 0)
+		unlink(tmp);
+	return r;
+}
+
+/* Parse one list file into @b; on success @rep holds what happened. */
+static int parse_one(const struct cfg_list *cl, const char *path, struct bl_builder *b,
+		     uint16_t list_id, struct bl_parse_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	return bl_parse_file((enum bl_format)cl->format, path, cl->origin, b, list_id,
+			     1u << cl->category_bit, rep);
+}
+
+static void note(struct core_buf *report, enum core_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note(struct core_buf *report, enum core_log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	core_log(level, "rsv", "%s", line);
+	if (report)
+		(void)core_buf_printf(report, "%s\n", line);
+}
+
+/* Add list @i of @cfg to @b: its file, or its last good copy. */
+static int add_list(const struct cfg_root *cfg, size_t i, struct bl_builder *b,
+		    struct rsv_list_status *st, struct core_buf *report)
+{
+	const struct cfg_list *cl = &cfg->lists[i];
+	char last[4096], name[512];
+	struct bl_parse_report rep;
+	snprintf(name, sizeof(name), "lists/%s.last", cl->name);
+	if (path_in_state(cfg, name, last, sizeof(last)) != 0)
+		return -ENAMETOOLONG;
+	bool have_last = access(last, R_OK) == 0;
+	int r = -ENOENT;
+
+	(void)bl_builder_set_list_name(b, (uint16_t)i, cl->name);
+	if (cl->file) {
+		r = parse_one(cl, cl->file, b, (uint16_t)i, &rep);
+		if (r == 0 && rep.entries == 0 && have_last) {
+			/* An empty list where there was one is suspicious: keep the last good. */
+			note(report, CORE_LOG_WARNING,
+			     "list '%s': '%s' has no entries; keeping its last good copy", cl->name,
+			     cl->file);
+			st->problem = core_strdup("the file has no entries");
+			bl_parse_report_clear(&rep);
+			r = -ENODATA;
+		}
+	}
+	if (r == 0) {
+		st->source = RSV_LIST_FROM_FILE;
+		int c = copy_file(cl->file, last);
+		if (c != 0)
+			note(report, CORE_LOG_WARNING, "list '%s': cannot save a copy to '%s': %s",
+			     cl->name, last, core_strerror(c));
+	} else if (r == CORE_ELIMIT || r == -ENOMEM) {
+		return r;
+	} else {
+		if (r != -ENODATA) {
+			char why[256];
+			snprintf(why, sizeof(why), "cannot read '%s': %s", cl->file ? cl->file : "",
+				 core_strerror(r));
+			st->problem = core_strdup(why);
+		}
+		if (!have_last) {
+			note(report, CORE_LOG_ERR, "list '%s': %s, and there is no last good copy",
+			     cl->name, st->problem ? st->problem : "no file");
+			st->source = RSV_LIST_MISSING;
+			return 0;
+		}
+		r = parse_one(cl, last, b, (uint16_t)i, &rep);
+		if (r != 0) {
+			if (r == CORE_ELIMIT || r == -ENOMEM)
+				return r;
+			note(report, CORE_LOG_ERR, "list '%s': its last good copy '%s' is unreadable: %s",
+			     cl->name, last, core_strerror(r));
+			st->source = RSV_LIST_MISSING;
+			return 0;
+		}
+		note(report, CORE_LOG_WARNING, "list '%s': %s; using its last good copy",
+		     cl->name, st->problem ? st->problem : "file unusable");
+		st->source = RSV_LIST_FROM_LAST_GOOD;
+	}
+	st->entries = rep.entries;
+	st->bad = rep.bad;
+	for (size_t k = 0; k < rep.n_diags; k++)
+		note(report, CORE_LOG_WARNING, "list '%s': %s:%u: %s, ignoring the line", cl->name,
+		     st->source == RSV_LIST_FROM_FILE ? cl->file : last, rep.diags[k].line,
+		     rep.diags[k].message);
+	if (rep.bad > rep.n_diags)
+		note(report, CORE_LOG_WARNING, "list '%s': %zu more bad lines", cl->name,
+		     rep.bad - rep.n_diags);
+	bl_parse_report_clear(&rep);
+	return 0;
+}
+
+int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
+		    struct rsv_lists **out_lists)
+{
+	uint64_t t0 = core_clock_mono_ms();
+	struct rsv_lists *l = lists_new(cfg);
+	struct bl_builder *b = NULL;
+	char dir[4096], snap[4096];
+	int r = -ENOMEM;
+	if (!l)
+		goto out;
+	if (cfg->n_lists == 0) {
+		*out_lists = l;
+		return 0;
+	}
+	if (path_in_state(cfg, "lists", dir, sizeof(dir)) == 0)
+		(void)mkdir(dir, 0750);
+	b = bl_builder_new(MAX_ENTRIES);
+	if (!b)
+		goto out;
+	for (size_t i = 0; i < cfg->n_lists; i++) {
+		r = add_list(cfg, i, b, &l->status[i], report);
+		if (r != 0)
+			goto out;
+	}
+	r = bl_builder_finish(b, &l->set);
+	if (r != 0)
+		goto out;
+	if (path_in_state(cfg, SNAPSHOT_NAME, snap, sizeof(snap)) == 0) {
+		int w = bl_set_write(l->set, snap);
+		if (w != 0)
+			note(report, CORE_LOG_WARNING, "cannot write the snapshot '%s': %s", snap,
+			     core_strerror(w));
+	}
+	l->build_ms = core_clock_mono_ms() - t0;
+	core_log_info("rsv", "blocklists compiled: %zu lists, %zu names, in %llu ms",
+		      cfg->n_lists, bl_set_count(l->set), (unsigned long long)l->build_ms);
+	bl_builder_free(b);
+	*out_lists = l;
+	return 0;
+out:
+	bl_builder_free(b);
+	rsv_lists_free(l);
+	return r;
+}
+
+int rsv_lists_open_snapshot(const struct cfg_root *cfg, struct rsv_lists **out_lists)
+{
+	char snap[4096];
+	struct bl_set *set;
+	int r = path_in_state(cfg, SNAPSHOT_NAME, snap, sizeof(snap));
+	if (r != 0)
+		return r;
+	if (access(snap, F_OK) != 0)
+		return CORE_ENOTFOUND;
+	r = bl_set_open(snap, &set);
+	if (r != 0)
+		return r;
+	struct rsv_lists *l = lists_new(cfg);
+	if (!l) {
+		bl_set_unref(set);
+		return -ENOMEM;
+	}
+	l->set = set;
+	l->from_snapshot = true;
+	for (size_t i = 0; i < l->n_status; i++)
+		l->status[i].source = RSV_LIST_FROM_SNAPSHOT;
+	*out_lists = l;
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The blocklists in force: the compiled set of every configured list, built on the control
+ * thread and published with RCU next to the ruleset (server->lists).
+ *
+ * Never worse than before: each list file that is read successfully is copied to
+ * <state_dir>/lists/<name>.last; a list whose file cannot be read, or suddenly has no entry
+ * at all, is taken from that copy instead. The compiled set is written to
+ * <state_dir>/blocklists.set, which a restart maps and serves at once, before any list file is
+ * read again.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blocklists/set.h"
+#include "config/config.h"
+#include "core/buf.h"
+
+/** Where a list's entries came from in the set in force. */
+enum rsv_list_source {
+	RSV_LIST_FROM_FILE, /**< its configured file, read now */
+	RSV_LIST_FROM_LAST_GOOD, /**< the last good copy in state_dir (the file failed) */
+	RSV_LIST_FROM_SNAPSHOT, /**< the mapped snapshot of a previous run */
+	RSV_LIST_MISSING, /**< no entries: no file and no copy */
+};
+
+struct rsv_list_status {
+	char *name;
+	char *category;
+	enum rsv_list_source source;
+	size_t entries; /**< names added (before merging duplicates) */
+	size_t bad; /**< malformed lines */
+	char *problem; /**< why the file was not used, or NULL */
+};
+
+/** Immutable once published. */
+struct rsv_lists {
+	struct bl_set *set; /**< reference held; NULL when no list is configured */
+	char *categories[CFG_MAX_CATEGORIES]; /**< category names by bit (copies) */
+	struct rsv_list_status *status; /**< one per list, in config order (list id = index) */
+	size_t n_status;
+	bool from_snapshot; /**< the whole set is the snapshot of a previous run */
+	int64_t built_at; /**< wall clock seconds */
+	uint64_t build_ms; /**< how long reading and compiling took */
+};
+
+/**
+ * Read every list of @cfg and compile them. Diagnostics (bad lines, fallbacks) are logged and
+ * appended to @report (may be NULL).
+ * @return 0 and the lists in @out_lists, -ENOMEM, CORE_ELIMIT.
+ */
+int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
+		    struct rsv_lists **out_lists) __attribute__((warn_unused_result));
+
+/**
+ * Map the snapshot a previous run wrote in @cfg's state_dir.
+ * @return 0 and the lists in @out_lists, CORE_ENOTFOUND when there is none, or an error when
+ *         it is unusable (it is then ignored).
+ */
+int rsv_lists_open_snapshot(const struct cfg_root *cfg, struct rsv_lists **out_lists)
+	__attribute__((warn_unused_result));
+
+/** Lists with no set (nothing configured, or nothing known yet). */
+int rsv_lists_empty(const struct cfg_root *cfg, struct rsv_lists **out_lists)
+	__attribute__((warn_unused_result));
+
+/** Free @lists (NULL is fine); returns NULL. */
+struct rsv_lists *rsv_lists_free(struct rsv_lists *lists);
+
+/** Text for @source ("file", "last good copy", …). */
+const char *rsv_list_source_name(enum rsv_list_source source);
+
+/** Category name of bit @bit, or "unknown". */
+const char *rsv_lists_category(const struct rsv_lists *lists, unsigned bit);
+
+/** Name of the first category in @categories ("national" first), or "unknown". */
+const char *rsv_lists_first_category(const struct rsv_lists *lists, uint32_t categories);
