@@ -391,7 +391,7 @@ static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t le
 	/* The answer was cached policy-free; what the clients get depends on the lists now. */
 	const struct rsv_lists *ls = rsv_worker_lists(w);
 	struct pol_decision d;
-	if (ls->set && rsv_worker_check_targets(ls, buf, blen, &d)) {
+	if ((ls->set || ls->ips) && rsv_worker_check_answer(ls, buf, blen, &d)) {
 		for (struct waiter *wt = req->waiters; wt; wt = wt->next)
 			rsv_worker_answer_blocked(w, rs, ls, &wt->q, &wt->client, &d, true);
 		rsv_worker_answer_blocked(w, rs, ls, &req->q, &req->client, &d, true);

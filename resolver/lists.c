@@ -54,6 +54,7 @@ struct rsv_lists *rsv_lists_free(struct rsv_lists *lists)
 	if (!lists)
 		return NULL;
 	bl_set_unref(lists->set);
+	bl_ipset_free(lists->ips);
 	for (size_t i = 0; i < CFG_MAX_CATEGORIES; i++)
 		core_free(lists->categories[i]);
 	for (size_t i = 0; i < lists->n_status; i++) {
@@ -178,9 +179,41 @@ static void note(struct core_buf *report, enum core_log_level level, const char 
 		(void)core_buf_printf(report, "%s\n", line);
 }
 
+/* IP triggers gathered while the lists are read. */
+struct ranges {
+	struct bl_ip_range *v;
+	size_t n, cap;
+};
+
+static int keep_ip_triggers(struct ranges *rg, const struct bl_parse_report *rep,
+			    uint16_t list_id, uint32_t categories)
+{
+	for (size_t k = 0; k < rep->n_ip_triggers; k++) {
+		const struct bl_ip_trigger *t = &rep->ip_triggers[k];
+		if (rg->n == rg->cap) {
+			size_t cap = rg->cap ? 2 * rg->cap : 16;
+			struct bl_ip_range *v = core_realloc(rg->v, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			rg->v = v;
+			rg->cap = cap;
+		}
+		struct bl_ip_range *g = &rg->v[rg->n++];
+		memset(g, 0, sizeof(*g));
+		g->family = t->family;
+		memcpy(g->addr, t->addr, sizeof(g->addr));
+		g->prefix = t->prefix;
+		g->action = t->action;
+		g->list_id = list_id;
+		g->categories = categories;
+		g->line = t->line;
+	}
+	return 0;
+}
+
 /* Add list @i of @cfg to @b: its file, or its last good copy. */
 static int add_list(const struct cfg_root *cfg, size_t i, struct bl_builder *b,
-		    struct rsv_list_status *st, struct core_buf *report)
+		    struct rsv_list_status *st, struct ranges *rg, struct core_buf *report)
 {
 	const struct cfg_list *cl = &cfg->lists[i];
 	char last[4096], name[512];
@@ -238,8 +271,12 @@ static int add_list(const struct cfg_root *cfg, size_t i, struct bl_builder *b,
 		     cl->name, st->problem ? st->problem : "file unusable");
 		st->source = RSV_LIST_FROM_LAST_GOOD;
 	}
-	st->entries = rep.entries;
+	st->entries = rep.entries + rep.n_ip_triggers;
 	st->bad = rep.bad;
+	if (keep_ip_triggers(rg, &rep, (uint16_t)i, 1u << cl->category_bit) != 0) {
+		bl_parse_report_clear(&rep);
+		return -ENOMEM;
+	}
 	for (size_t k = 0; k < rep.n_diags; k++)
 		note(report, CORE_LOG_WARNING, "list '%s': %s:%u: %s, ignoring the line", cl->name,
 		     st->source == RSV_LIST_FROM_FILE ? cl->file : last, rep.diags[k].line,
@@ -257,6 +294,7 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 	uint64_t t0 = core_clock_mono_ms();
 	struct rsv_lists *l = lists_new(cfg);
 	struct bl_builder *b = NULL;
+	struct ranges rg = {0};
 	char dir[4096], snap[4096];
 	int r = -ENOMEM;
 	if (!l)
@@ -271,11 +309,13 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 	if (!b)
 		goto out;
 	for (size_t i = 0; i < cfg->n_lists; i++) {
-		r = add_list(cfg, i, b, &l->status[i], report);
+		r = add_list(cfg, i, b, &l->status[i], &rg, report);
 		if (r != 0)
 			goto out;
 	}
 	r = bl_builder_finish(b, &l->set);
+	if (r == 0 && rg.n)
+		r = bl_ipset_new(rg.v, rg.n, &l->ips);
 	if (r != 0)
 		goto out;
 	if (path_in_state(cfg, SNAPSHOT_NAME, snap, sizeof(snap)) == 0) {
@@ -288,10 +328,12 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 	core_log_info("rsv", "blocklists compiled: %zu lists, %zu names, in %llu ms",
 		      cfg->n_lists, bl_set_count(l->set), (unsigned long long)l->build_ms);
 	bl_builder_free(b);
+	core_free(rg.v);
 	*out_lists = l;
 	return 0;
 out:
 	bl_builder_free(b);
+	core_free(rg.v);
 	rsv_lists_free(l);
 	return r;
 }

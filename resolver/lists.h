@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocklists/ipset.h"
 #include "blocklists/set.h"
 #include "config/config.h"
 #include "core/buf.h"
@@ -39,6 +40,7 @@ struct rsv_list_status {
 /** Immutable once published. */
 struct rsv_lists {
 	struct bl_set *set; /**< reference held; NULL when no list is configured */
+	struct bl_ipset *ips; /**< RPZ IP triggers (owned), NULL when none; not in the snapshot */
 	char *categories[CFG_MAX_CATEGORIES]; /**< category names by bit (copies) */
 	struct rsv_list_status *status; /**< one per list, in config order (list id = index) */
 	size_t n_status;

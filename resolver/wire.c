@@ -3,6 +3,7 @@
 #include "resolver/wire.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/error.h"
 
@@ -364,10 +365,16 @@ size_t rsv_wire_finish_answer(uint8_t *msg, size_t len, size_t size, const struc
 	return 0;
 }
 
-bool rsv_wire_answer_targets(const uint8_t *msg, size_t len, rsv_wire_name_fn fn, void *arg)
+/*
+ * Walk the answer section of @msg: @on_record gets each record's type, RDATA offset and
+ * length; returns true when it stopped the walk.
+ */
+typedef bool (*record_fn)(void *arg, const uint8_t *msg, size_t len, uint16_t type, size_t rd,
+			  size_t rdlen);
+
+static bool walk_answers(const uint8_t *msg, size_t len, record_fn on_record, void *arg)
 {
-	uint8_t name[RSV_MAX_NAME];
-	size_t name_len, pos = RSV_HDR_LEN;
+	size_t pos = RSV_HDR_LEN;
 	if (len < RSV_HDR_LEN || rsv_wire_get16(msg + 4) != 1)
 		return false;
 	unsigned an = rsv_wire_get16(msg + 6);
@@ -382,16 +389,57 @@ bool rsv_wire_answer_targets(const uint8_t *msg, size_t len, rsv_wire_name_fn fn
 		size_t rd = pos + 10;
 		if (rdlen > len - rd)
 			return false;
-		if (type == RSV_TYPE_CNAME || type == RSV_TYPE_DNAME) {
-			size_t p = rd;
-			if (walk_name(msg, len, &p, name, &name_len) != 0 || p > rd + rdlen)
-				return false;
-			if (fn(arg, name, name_len))
-				return true;
-		}
+		if (on_record(arg, msg, len, type, rd, rdlen))
+			return true;
 		pos = rd + rdlen;
 	}
 	return false;
+}
+
+struct targets_walk {
+	rsv_wire_name_fn fn;
+	void *arg;
+};
+
+static bool on_target(void *arg, const uint8_t *msg, size_t len, uint16_t type, size_t rd,
+		      size_t rdlen)
+{
+	struct targets_walk *tw = arg;
+	uint8_t name[RSV_MAX_NAME];
+	size_t name_len, p = rd;
+	if (type != RSV_TYPE_CNAME && type != RSV_TYPE_DNAME)
+		return false;
+	if (walk_name(msg, len, &p, name, &name_len) != 0 || p > rd + rdlen)
+		return false;
+	return tw->fn(tw->arg, name, name_len);
+}
+
+bool rsv_wire_answer_targets(const uint8_t *msg, size_t len, rsv_wire_name_fn fn, void *arg)
+{
+	struct targets_walk tw = {fn, arg};
+	return walk_answers(msg, len, on_target, &tw);
+}
+
+struct addrs_walk {
+	rsv_wire_addr_fn fn;
+	void *arg;
+};
+
+static bool on_address(void *arg, const uint8_t *msg, size_t len, uint16_t type, size_t rd,
+		       size_t rdlen)
+{
+	struct addrs_walk *aw = arg;
+	if (type == RSV_TYPE_A && rdlen == 4)
+		return aw->fn(aw->arg, AF_INET, msg + rd);
+	if (type == RSV_TYPE_AAAA && rdlen == 16)
+		return aw->fn(aw->arg, AF_INET6, msg + rd);
+	return false;
+}
+
+bool rsv_wire_answer_addresses(const uint8_t *msg, size_t len, rsv_wire_addr_fn fn, void *arg)
+{
+	struct addrs_walk aw = {fn, arg};
+	return walk_answers(msg, len, on_address, &aw);
 }
 
 size_t rsv_wire_name_from_text(const char *text, uint8_t out[RSV_MAX_NAME])

@@ -171,6 +171,16 @@ typedef bool (*rsv_wire_name_fn)(void *arg, const uint8_t *name, size_t len);
  */
 bool rsv_wire_answer_targets(const uint8_t *msg, size_t len, rsv_wire_name_fn fn, void *arg);
 
+/** Called with each A (4 bytes) or AAAA (16 bytes) address of an answer section. Return true
+ * to stop the walk. */
+typedef bool (*rsv_wire_addr_fn)(void *arg, int family, const uint8_t *addr);
+
+/**
+ * Call @fn with every A and AAAA address in the answer section of @msg (@len bytes).
+ * @return true when @fn stopped the walk.
+ */
+bool rsv_wire_answer_addresses(const uint8_t *msg, size_t len, rsv_wire_addr_fn fn, void *arg);
+
 /** The UDP payload limit for answers to @q: 512 without EDNS, else min(client's, @ours). */
 static inline size_t rsv_wire_udp_limit(const struct rsv_query *q, uint16_t ours)
 {

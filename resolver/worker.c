@@ -333,7 +333,7 @@ bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset
 	/* The cache is policy-free: check the CNAME chain against the lists in force now. */
 	const struct rsv_lists *ls = rsv_worker_lists(w);
 	struct pol_decision d;
-	if (ls->set && rsv_worker_check_targets(ls, w->out_buf, len, &d)) {
+	if ((ls->set || ls->ips) && rsv_worker_check_answer(ls, w->out_buf, len, &d)) {
 		cmpl_count(w->counters, CMPL_CACHE_HITS);
 		rsv_worker_answer_blocked(w, rs, ls, q, client, &d, true);
 		return true;
@@ -385,14 +385,48 @@ static bool target_blocked(void *arg, const uint8_t *name, size_t len)
 	       tc->out->kind != POL_DECISION_PASS;
 }
 
-bool rsv_worker_check_targets(const struct rsv_lists *lists, const uint8_t *msg, size_t len,
-			      struct pol_decision *out)
+struct address_check {
+	const struct rsv_lists *lists;
+	struct pol_decision *out;
+};
+
+static bool address_blocked(void *arg, int family, const uint8_t *addr)
 {
-	/* A chain needs two records at least; a lone CNAME answers a CNAME query. */
-	if (!lists->set || len < RSV_HDR_LEN || rsv_wire_get16(msg + 6) < 2)
+	struct address_check *ac = arg;
+	const struct bl_ip_range *g = bl_ipset_lookup(ac->lists->ips, family, addr);
+	if (!g || g->action == BL_ACTION_PASSTHRU)
 		return false;
-	struct target_check tc = {lists, out};
-	return rsv_wire_answer_targets(msg, len, target_blocked, &tc);
+	struct pol_decision *d = ac->out;
+	memset(d, 0, sizeof(*d));
+	d->matched = true;
+	d->kind = g->action == BL_ACTION_DROP ? POL_DECISION_DROP : POL_DECISION_BLOCK;
+	d->reason = (g->categories & (1u << BL_CATEGORY_NATIONAL)) ? CFG_REASON_NATIONAL
+								  : CFG_REASON_POLICY;
+	d->categories = g->categories;
+	d->match.categories = g->categories;
+	d->match.list_id = g->list_id;
+	/* Local data of an IP trigger is not supported: answer as the policy says. */
+	d->match.action = g->action == BL_ACTION_LOCAL_DATA ? BL_ACTION_POLICY : g->action;
+	return true;
+}
+
+bool rsv_worker_check_answer(const struct rsv_lists *lists, const uint8_t *msg, size_t len,
+			     struct pol_decision *out)
+{
+	if (len < RSV_HDR_LEN)
+		return false;
+	/* A chain needs two records at least; a lone CNAME answers a CNAME query. */
+	if (lists->set && rsv_wire_get16(msg + 6) >= 2) {
+		struct target_check tc = {lists, out};
+		if (rsv_wire_answer_targets(msg, len, target_blocked, &tc))
+			return true;
+	}
+	if (lists->ips && rsv_wire_get16(msg + 6) >= 1) {
+		struct address_check ac = {lists, out};
+		if (rsv_wire_answer_addresses(msg, len, address_blocked, &ac))
+			return true;
+	}
+	return false;
 }
 
 void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *rs,
@@ -414,7 +448,7 @@ void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *r
 	char text[200];
 	snprintf(text, sizeof(text), "lanhmanh: list '%s', category %s%s", list ? list : "?",
 		 rsv_lists_first_category(lists, d->categories),
-		 via_target ? ", through a CNAME" : "");
+		 via_target ? ", through the answer (CNAME target or address)" : "");
 	size_t len = rsv_synth_block(q, &dq, &rs->cfg->sinkhole, lists->set, text,
 				     rsv_ruleset_udp_size(rs), w->out_buf, sizeof(w->out_buf) - 2);
 	if (len == 0) {

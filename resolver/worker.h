@@ -80,15 +80,17 @@ static inline struct rsv_lists *rsv_worker_lists(struct rsv_worker *w)
 }
 
 /**
- * Check the CNAME and DNAME targets in the answer section of @msg against @lists.
+ * Check the answer section of @msg against @lists: CNAME and DNAME targets against the names,
+ * A and AAAA addresses against the RPZ IP triggers.
  * @return true, with the decision in @out, when one of them is blocked.
  */
-bool rsv_worker_check_targets(const struct rsv_lists *lists, const uint8_t *msg, size_t len,
-			      struct pol_decision *out);
+bool rsv_worker_check_answer(const struct rsv_lists *lists, const uint8_t *msg, size_t len,
+			     struct pol_decision *out);
 
 /**
  * Answer @q as blocked by @d (BLOCK: synthesised answer with EDE; DROP: no answer) and count
- * it. @via_target: the decision is about a CNAME/DNAME target, not the query name.
+ * it. @via_target: the decision is about the answer (a CNAME/DNAME target or an address), not
+ * the query name.
  */
 void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *rs,
 			       const struct rsv_lists *lists, const struct rsv_query *q,

@@ -23,6 +23,7 @@ dropped.example.test CNAME rpz-drop.
 walled.example.test A 10.99.0.1
 walled.example.test AAAA fd00:99::1
 exempt.national.example.test CNAME rpz-passthru.
+32.25.2.0.192.rpz-ip CNAME .
 """
 
 ADULT = """# adult sites (one domain per line)
@@ -158,6 +159,11 @@ def test_national_list(t):
                                                               ['10.99.0.1'])
             udp(p, 'walled.example.test', 'AAAA').expect_values('walled.example.test.', 'AAAA',
                                                                  ['fd00:99::1'])
+            # An RPZ IP trigger: any answer holding 192.0.2.25 is blocked, whatever the name.
+            r = udp(p, 'mail.example.test', 'A').expect_rcode('NXDOMAIN').expect_ede(EDE_CENSORED)
+            r.expect(not r.msg.answer, 'the blocked address was answered')
+            udp(p, 'example.test', 'MX').expect_rcode('NOERROR') \
+                .expect_values('example.test.', 'MX', ['10 mail.example.test.'])
             d.expect_alive()
 
 
