@@ -1,8 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/*
- * RPZ IP trigger ranges (see ipset.h): one binary trie per family over the prefix bits, nodes in
- * one array; a lookup walks at most 32 or 128 nodes and keeps the last range met.
- */
+/* RPZ IP trigger ranges (see ipset.h): one prefix trie (core/ptrie.h) per family. */
 #include "blocklists/ipset.h"
 
 #include <errno.h>
@@ -11,64 +8,13 @@
 #include <string.h>
 
 #include "core/alloc.h"
-
-#define NO_NODE 0u
-#define NO_RANGE UINT32_MAX
-
-struct node {
-	uint32_t child[2];
-	uint32_t range;
-};
-
-struct trie {
-	struct node *nodes;
-	uint32_t n, cap;
-};
+#include "core/ptrie.h"
 
 struct bl_ipset {
 	struct bl_ip_range *ranges;
 	size_t n;
-	struct trie t4, t6;
+	struct core_ptrie t4, t6; /**< values: indexes into ranges */
 };
-
-static int bit_at(const uint8_t *a, unsigned i)
-{
-	return (a[i / 8] >> (7 - i % 8)) & 1;
-}
-
-static int trie_init(struct trie *t)
-{
-	t->cap = 16;
-	t->nodes = core_malloc(t->cap * sizeof(*t->nodes));
-	if (!t->nodes)
-		return -ENOMEM;
-	t->n = 1;
-	t->nodes[0] = (struct node){{NO_NODE, NO_NODE}, NO_RANGE};
-	return 0;
-}
-
-static int trie_add(struct trie *t, const uint8_t *addr, unsigned prefix, uint32_t range)
-{
-	uint32_t cur = 0;
-	for (unsigned i = 0; i < prefix; i++) {
-		int b = bit_at(addr, i);
-		if (t->nodes[cur].child[b] == NO_NODE) {
-			if (t->n == t->cap) {
-				struct node *nn = core_realloc(t->nodes, 2 * t->cap * sizeof(*nn));
-				if (!nn)
-					return -ENOMEM;
-				t->nodes = nn;
-				t->cap *= 2;
-			}
-			t->nodes[t->n] = (struct node){{NO_NODE, NO_NODE}, NO_RANGE};
-			t->nodes[cur].child[b] = t->n++;
-		}
-		cur = t->nodes[cur].child[b];
-	}
-	if (t->nodes[cur].range == NO_RANGE)
-		t->nodes[cur].range = range;
-	return 0;
-}
 
 int bl_ipset_new(const struct bl_ip_range *ranges, size_t n, struct bl_ipset **out_set)
 {
@@ -76,7 +22,7 @@ int bl_ipset_new(const struct bl_ip_range *ranges, size_t n, struct bl_ipset **o
 	if (!s)
 		return -ENOMEM;
 	int r = -ENOMEM;
-	if (trie_init(&s->t4) != 0 || trie_init(&s->t6) != 0)
+	if (core_ptrie_init(&s->t4) != 0 || core_ptrie_init(&s->t6) != 0)
 		goto out_free;
 	if (n) {
 		s->ranges = core_malloc(n * sizeof(*ranges));
@@ -92,7 +38,7 @@ int bl_ipset_new(const struct bl_ip_range *ranges, size_t n, struct bl_ipset **o
 			r = -EINVAL;
 			goto out_free;
 		}
-		r = trie_add(v4 ? &s->t4 : &s->t6, g->addr, g->prefix, (uint32_t)i);
+		r = core_ptrie_insert(v4 ? &s->t4 : &s->t6, g->addr, g->prefix, (uint32_t)i);
 		if (r != 0)
 			goto out_free;
 	}
@@ -107,8 +53,8 @@ struct bl_ipset *bl_ipset_free(struct bl_ipset *set)
 {
 	if (!set)
 		return NULL;
-	core_free(set->t4.nodes);
-	core_free(set->t6.nodes);
+	core_ptrie_deinit(&set->t4);
+	core_ptrie_deinit(&set->t6);
 	core_free(set->ranges);
 	return core_free(set);
 }
@@ -116,17 +62,9 @@ struct bl_ipset *bl_ipset_free(struct bl_ipset *set)
 const struct bl_ip_range *bl_ipset_lookup(const struct bl_ipset *set, int family,
 					  const uint8_t *addr)
 {
-	const struct trie *t = family == AF_INET ? &set->t4 : &set->t6;
-	unsigned bits = family == AF_INET ? 32 : 128;
-	uint32_t cur = 0, best = t->nodes[0].range;
-	for (unsigned i = 0; i < bits; i++) {
-		cur = t->nodes[cur].child[bit_at(addr, i)];
-		if (cur == NO_NODE)
-			break;
-		if (t->nodes[cur].range != NO_RANGE)
-			best = t->nodes[cur].range;
-	}
-	return best == NO_RANGE ? NULL : &set->ranges[best];
+	uint32_t i = family == AF_INET ? core_ptrie_lookup(&set->t4, addr, 32)
+				       : core_ptrie_lookup(&set->t6, addr, 128);
+	return i == CORE_PTRIE_NONE ? NULL : &set->ranges[i];
 }
 
 size_t bl_ipset_count(const struct bl_ipset *set)

@@ -104,7 +104,10 @@ int bl_builder_add(struct bl_builder *b, const uint8_t *name, size_t name_len,
 		   uint32_t line, const uint8_t *data, size_t data_len)
 	__attribute__((warn_unused_result));
 
-/** Number of distinct entries so far. */
+/**
+ * Number of distinct entries so far. Adds are checked for duplicates in small batches; this
+ * merges the pending ones first, so call it now and then rather than after every add.
+ */
 size_t bl_builder_count(const struct bl_builder *b);
 
 /**
