@@ -484,6 +484,12 @@ out:
 
 /* ---- adblock: the DNS-meaningful subset ----------------------------------------------------- */
 
+/* Is @c one of the bytes of @set (never for NUL)? */
+static inline bool is_one_of(char c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
 /* Cosmetic (element hiding, scriptlet) rules: "##", "#@#", "#?#", "#$#", "#%#" anywhere. */
 static bool is_cosmetic(const char *s, const char *e)
 {
@@ -491,7 +497,7 @@ static bool is_cosmetic(const char *s, const char *e)
 	     p = memchr(p + 1, '#', (size_t)(e - p - 1))) {
 		if (p[1] == '#')
 			return true;
-		if (p + 2 < e && p[2] == '#' && strchr("@?$%", p[1]))
+		if (p + 2 < e && p[2] == '#' && is_one_of(p[1], "@?$%"))
 			return true;
 	}
 	return false;
@@ -541,7 +547,7 @@ static int parse_adblock(struct bl_parse_ctx *ctx, const char *text, size_t len)
 
 		if (s == e || *s == '!' || *s == '[')
 			continue; /* comment, "[Adblock Plus 2.0]" header */
-		if (*s == '#' && !(e - s >= 2 && strchr("#@?$%", s[1])))
+		if (*s == '#' && !(e - s >= 2 && is_one_of(s[1], "#@?$%")))
 			continue; /* "# comment", as some DNS lists write them */
 		if (is_cosmetic(s, e)) {
 			r->skipped++;

@@ -72,14 +72,16 @@ void bl_parse_bad_name(struct bl_parse_ctx *ctx, uint32_t line, const char *text
  * @return 0 (also for a refused name), CORE_ELIMIT when the builder is full, -ENOMEM.
  */
 int bl_parse_add(struct bl_parse_ctx *ctx, const uint8_t *name, size_t name_len, uint8_t flags,
-		 enum bl_action action, uint32_t line, const uint8_t *data, size_t data_len);
+		 enum bl_action action, uint32_t line, const uint8_t *data, size_t data_len)
+	__attribute__((warn_unused_result));
 
 /** Append an IP trigger to the report. @return 0, CORE_ELIMIT, -ENOMEM. */
-int bl_parse_add_ip(struct bl_parse_ctx *ctx, const struct bl_ip_trigger *t);
+int bl_parse_add_ip(struct bl_parse_ctx *ctx, const struct bl_ip_trigger *t)
+	__attribute__((warn_unused_result));
 
 /** The RPZ reader (rpz.c). @origin_wire: the caller's zone, or NULL. @return as bl_parse_buffer. */
 int bl_parse_rpz(struct bl_parse_ctx *ctx, const char *text, size_t len, const uint8_t *origin_wire,
-		 size_t origin_len);
+		 size_t origin_len) __attribute__((warn_unused_result));
 
 /** Is @c blank inside a line (space, tab, CR, VT, FF)? */
 static inline bool bl_parse_is_blank(unsigned char c)

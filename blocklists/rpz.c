@@ -156,6 +156,11 @@ static enum rec_status read_record(struct rpz *st)
 			p = line_end(p, end);
 			continue;
 		case '(':
+			if (depth > 0) {
+				bad_record(st, "has '(' inside '('");
+				st->p = line_end(p, end);
+				return REC_BAD;
+			}
 			depth++;
 			p++;
 			continue;
@@ -793,7 +798,7 @@ static int process(struct rpz *st)
 	} else if (st->owner_len == 0) {
 		bl_parse_bad(
 			st->ctx, st->rec_line, t[0].s, t[0].len,
-			"has no owner name (a blank at the start repeats the previous one, and there is none)");
+			"has no owner name (a blank at the start repeats the previous one: none, or refused)");
 		return 0;
 	}
 	for (int k = 0; k < 2 && i < n; k++) {

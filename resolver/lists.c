@@ -155,13 +155,17 @@ out:
 	return r;
 }
 
-/* Parse one list file into @b; on success @rep holds what happened. */
+/* Parse one list file into @b; on success @rep holds what happened (the caller clears it), on
+ * failure it is empty. */
 static int parse_one(const struct cfg_list *cl, const char *path, struct bl_builder *b,
 		     uint16_t list_id, struct bl_parse_report *rep)
 {
 	memset(rep, 0, sizeof(*rep));
-	return bl_parse_file((enum bl_format)cl->format, path, cl->origin, b, list_id,
-			     1u << cl->category_bit, rep);
+	int r = bl_parse_file((enum bl_format)cl->format, path, cl->origin, b, list_id,
+			      1u << cl->category_bit, rep);
+	if (r != 0)
+		bl_parse_report_clear(rep); /* what a failed parse gathered is not used */
+	return r;
 }
 
 static void note(struct core_buf *report, enum core_log_level level, const char *fmt, ...)

@@ -91,24 +91,31 @@ static void put_soa(struct writer *w, size_t owner_off, uint32_t ttl)
 	put32(w, ttl); /* minimum: negative answers are cached as long as the sinkhole's */
 }
 
-/* RPZ local data matching @qtype as answer records; returns how many were written. */
+/*
+ * RPZ local data as answer records: the records of @q's type, or else a CNAME (an RPZ rewrite:
+ * the client gets the CNAME; lanhmanh does not resolve its target). Returns how many were
+ * written.
+ */
 static unsigned put_local_data(struct writer *w, const struct rsv_query *q,
 			       const struct bl_set *set, uint32_t entry, uint32_t ttl)
 {
 	size_t len;
 	const uint8_t *data = set ? bl_set_local_data(set, entry, &len) : NULL;
 	unsigned n = 0;
-	for (size_t p = 0; data && p + 4 <= len;) {
-		uint16_t type = rsv_wire_get16(data + p);
-		uint16_t rdlen = rsv_wire_get16(data + p + 2);
-		if (p + 4 + rdlen > len)
-			break;
-		if (type == q->qtype) {
-			rr_head(w, RSV_HDR_LEN, type, ttl, rdlen);
-			put(w, data + p + 4, rdlen);
-			n++;
+	for (int pass = 0; pass < 2 && n == 0; pass++) {
+		uint16_t want = pass == 0 ? q->qtype : RSV_TYPE_CNAME;
+		for (size_t p = 0; data && p + 4 <= len;) {
+			uint16_t type = rsv_wire_get16(data + p);
+			uint16_t rdlen = rsv_wire_get16(data + p + 2);
+			if (p + 4 + rdlen > len)
+				break;
+			if (type == want) {
+				rr_head(w, RSV_HDR_LEN, type, ttl, rdlen);
+				put(w, data + p + 4, rdlen);
+				n++;
+			}
+			p += 4u + rdlen;
 		}
-		p += 4u + rdlen;
 	}
 	return n;
 }

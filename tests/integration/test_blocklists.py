@@ -24,6 +24,7 @@ walled.example.test A 10.99.0.1
 walled.example.test AAAA fd00:99::1
 exempt.national.example.test CNAME rpz-passthru.
 32.25.2.0.192.rpz-ip CNAME .
+rewrite.example.test CNAME walled.example.test.
 """
 
 ADULT = """# adult sites (one domain per line)
@@ -159,6 +160,10 @@ def test_national_list(t):
                                                               ['10.99.0.1'])
             udp(p, 'walled.example.test', 'AAAA').expect_values('walled.example.test.', 'AAAA',
                                                                  ['fd00:99::1'])
+            # An RPZ rewrite: the CNAME of the local data, for any type.
+            udp(p, 'rewrite.example.test', 'A').expect_rcode('NOERROR') \
+                .expect_values('rewrite.example.test.', 'CNAME', ['walled.example.test.']) \
+                .expect_ede(EDE_CENSORED)
             # An RPZ IP trigger: any answer holding 192.0.2.25 is blocked, whatever the name.
             r = udp(p, 'mail.example.test', 'A').expect_rcode('NXDOMAIN').expect_ede(EDE_CENSORED)
             r.expect(not r.msg.answer, 'the blocked address was answered')

@@ -704,6 +704,13 @@ static void test_rpz_syntax(void **state)
 	assert_int_equal(r.lines, 3);
 	expect_diag(&r, 0, 3, "'(' without ')'");
 	bl_set_unref(set);
+	/* nested parentheses are refused, the next line is read again */
+	set = parse_text(BL_FORMAT_RPZ,
+			 "$ORIGIN z.\n@ SOA ns. h. ( 1 ( 2 ) 3 4 5 )\na.vn CNAME .\n", NULL, &r);
+	assert_int_equal(r.bad, 1);
+	expect_diag(&r, 0, 2, "'@' has '(' inside '('");
+	expect_one(set, "a.vn", BL_MATCH_SELF, BL_ACTION_NXDOMAIN, 0);
+	bl_set_unref(set);
 	/* CRLF and a BOM in a zone file */
 	set = parse_text(BL_FORMAT_RPZ, "\xef\xbb\xbf$ORIGIN z.\r\na.vn CNAME .\r\n", NULL, &r);
 	assert_int_equal(r.bad, 0);
