@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <netinet/in.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -38,6 +41,7 @@ struct rsv_tcp_conn {
 	size_t plen, pcap;
 	uint32_t idle_ms;
 	struct sockaddr_storage peer; /**< the client, read once at accept */
+	size_t idle_unsent; /**< answer bytes not taken by the client at the last idle tick */
 	struct rsv_tcp_conn *prev, *next; /**< worker's list of open connections */
 };
 
@@ -684,12 +688,32 @@ static void conn_read_start(struct rsv_tcp_conn *c)
 		conn_close(c);
 }
 
-/* No query read, no answer written to the client for tcp_idle_timeout: close, unless queries
- * are still being resolved. A client that stops reading its answers is closed too. */
+/* Bytes of answers not yet taken by the client: queued in libuv plus unacknowledged in the
+ * kernel's send queue (SIOCOUTQ). */
+static size_t conn_pending(struct rsv_tcp_conn *c)
+{
+	size_t pending = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
+	uv_os_fd_t fd;
+	int outq = 0;
+	if (uv_fileno((uv_handle_t *)&c->handle, &fd) == 0 && ioctl(fd, SIOCOUTQ, &outq) == 0 &&
+	    outq > 0)
+		pending += (size_t)outq;
+	return pending;
+}
+
+/*
+ * No query read and no answer written for tcp_idle_timeout: close, unless queries are still
+ * being resolved, or answers are still on their way and the client took some of them since the
+ * last tick (a slow reader behind large kernel buffers: its answers complete no write for a
+ * while). A client that stops reading altogether is closed.
+ */
 static void conn_idle_cb(uv_timer_t *t)
 {
 	struct rsv_tcp_conn *c = t->data;
-	if (c->inflight == 0)
+	size_t pending = conn_pending(c);
+	bool progress = pending > 0 && pending < c->idle_unsent;
+	c->idle_unsent = pending;
+	if (c->inflight == 0 && !progress)
 		conn_close(c);
 }
 
@@ -706,6 +730,7 @@ static void tcp_accept_cb(uv_stream_t *listener, int status)
 	c->w = w;
 	c->refs = 2; /* handle + timer */
 	c->idle_ms = rs->cfg->server.tcp_idle_timeout_ms;
+	c->idle_unsent = SIZE_MAX;
 	uv_tcp_init(&w->loop, &c->handle);
 	uv_timer_init(&w->loop, &c->idle);
 	c->handle.data = c;

@@ -106,19 +106,22 @@ def test_tcp_pipelining(t):
 
 
 def test_tcp_slow_reader(t):
-    """A client that pipelines far more answers than it reads: the daemon pauses reading that
-    connection (back-pressure) instead of queueing without bound, and loses nothing once the
-    client reads."""
+    """A client that pipelines far more answers than it reads at once: the daemon pauses
+    reading that connection (back-pressure) instead of queueing without bound, keeps serving
+    others, and loses nothing while the client keeps reading, however slowly."""
+    import threading
     with t.nsd() as nsd, t.daemon([nsd.addr]) as d:
         udp(d.port, 'big.example.test', 'TXT').expect_rcode('NOERROR')  # cache it (TC over UDP)
         tcp(d.port, 'big.example.test', 'TXT').expect_rcode('NOERROR')
         n = 5000  # ~2.3 KB each: ~11 MB, more than the kernel buffers and the unsent bound
         s = tcp_connect(d.port)
+        s.settimeout(10.0)
+        wire = b''.join(frame(make_query('big.example.test', 'TXT', qid=i).to_wire())
+                        for i in range(n))
+        # The queries go out from another thread: a real client reads while it sends.
+        sender = threading.Thread(target=s.sendall, args=(wire,))
         try:
-            wire = b''.join(frame(make_query('big.example.test', 'TXT', qid=i).to_wire())
-                            for i in range(n))
-            s.settimeout(10.0)
-            s.sendall(wire)  # returns once the kernel took it all, read or not by the daemon
+            sender.start()
             # Meanwhile other clients are served normally.
             udp(d.port, 'www.example.test', 'A').expect_values('www.example.test.', 'A',
                                                                 ['192.0.2.1'])
@@ -131,6 +134,7 @@ def test_tcp_slow_reader(t):
                 r.expect_rcode('NOERROR').expect_values('big.example.test.', 'TXT', BIG_TXT)
                 seen.add(r.msg.id)
         finally:
+            sender.join(10)
             s.close()
         eq(len(seen), n, 'distinct answers')
         d.expect_alive()
