@@ -324,9 +324,17 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 		goto out;
 	if (path_in_state(cfg, SNAPSHOT_NAME, snap, sizeof(snap)) == 0) {
 		int w = bl_set_write(l->set, snap);
-		if (w != 0)
+		struct bl_set *mapped;
+		if (w != 0) {
 			note(report, CORE_LOG_WARNING, "cannot write the snapshot '%s': %s", snap,
 			     core_strerror(w));
+		} else if (bl_set_open(snap, &mapped) == 0) {
+			/* Serve from the file just written: the names and sources (the cold part,
+			 * about two thirds of the set) then stay on disk until read, instead of in
+			 * the heap. */
+			bl_set_unref(l->set);
+			l->set = mapped;
+		}
 	}
 	l->build_ms = core_clock_mono_ms() - t0;
 	core_log_info("rsv", "blocklists compiled: %zu lists, %zu names, in %llu ms",

@@ -777,6 +777,31 @@ static void tick_cb(uv_timer_t *t)
 
 /* ---- start and stop --------------------------------------------------------------------- */
 
+/* Bind @a for UDP and TCP without SO_REUSEPORT, then let go: EADDRINUSE means someone else
+ * serves it. */
+static int check_listen_free(const struct cfg_addr *a)
+{
+	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
+	for (size_t i = 0; i < 2; i++) {
+		int fd = socket(a->ss.ss_family, types[i] | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		int one = 1;
+		if (a->ss.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (types[i] == SOCK_STREAM)
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		int r = bind(fd, (const struct sockaddr *)&a->ss, a->len) == 0 ? 0 : -errno;
+		close(fd);
+		if (r == -EADDRINUSE) {
+			core_log_err("rsv", "'%s' (%s) is already in use: is another resolver running there?",
+				     a->text, types[i] == SOCK_DGRAM ? "udp" : "tcp");
+			return r;
+		}
+	}
+	return 0;
+}
+
 static unsigned worker_count(const struct cfg_root *cfg)
 {
 	if (cfg->server.workers > 0)
@@ -845,6 +870,13 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		goto out_free;
 	rcu_assign_pointer(s->lists, lists);
 
+	/* Workers bind with SO_REUSEPORT, which would let this daemon share a port another one
+	 * (or another lanhmanhd) already serves: check that each address is free first. */
+	for (unsigned i = 0; i < s->n_listen; i++) {
+		r = check_listen_free(&s->listen[i]);
+		if (r != 0)
+			goto out_free;
+	}
 	r = uv_loop_init(&ctl->loop);
 	if (r != 0)
 		goto out_free;
@@ -857,7 +889,7 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 	s->ctl_loop = &ctl->loop;
 	r = control_listen(ctl, rs->cfg->server.control_socket);
 	if (r != 0)
-		goto out_loop;
+		goto out_stop_blockpage;
 
 	unsigned started = 0;
 	for (; started < s->n_workers; started++) {
@@ -893,11 +925,11 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		rsv_worker_stop(&s->workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		rsv_worker_join(&s->workers[i]);
+out_stop_blockpage:
 	rsv_blockpage_stop(s->blockpage);
 	s->blockpage = NULL;
 	if (ctl->socket_path)
 		unlink(ctl->socket_path);
-out_loop:
 	uv_run(&ctl->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&ctl->loop) != 0)
 		core_log_warn("rsv", "control loop closed with handles open");

@@ -9,7 +9,18 @@
 # thread and a 256 MiB cache. A new peer (kresd, say) is one more resolver_start_NAME function.
 #
 # Needs NSD_PORT (nsd_start sets it) and PROBE_NAME, a name of the zone that readiness probes ask.
-# After resolver_start NAME: RESOLVER_PID[NAME], RESOLVER_PORT[NAME].
+# After resolver_start NAME PORT [INSTANCE]: RESOLVER_PID[INSTANCE], RESOLVER_PORT[INSTANCE];
+# INSTANCE (default NAME) names the temp subdirectory too, so that two instances of one daemon
+# (with and without a list, say) can run side by side.
+#
+# Hooks for other benchmarks (all optional):
+#   BENCH_EXEC_WRAP        words put right before the daemon's binary (e.g. benchlib exec-stamp)
+#   LANHMANHD_EXTRA_YAML   a file appended to lanhmanhd's config (lists:, sinkhole:)
+#   LANHMANH_NOTIFY_SOCKET an sd_notify socket someone else listens on (no listener started)
+#   UNBOUND_MODULES        unbound's module-config (default "iterator")
+#   UNBOUND_EXTRA_CONF     a file appended to unbound.conf (an rpz: clause)
+#   UNBOUND_CHECK_CONFIG=0 / LANHMANHD_CHECK_CONFIG=0  skip the config check (it reads the lists)
+#   KRESD_EXTRA_CONF       a Lua file put before kresd's forwarding rule (policy.rpz)
 
 BENCH_RESOLVERS="lanhmanh unbound"
 declare -A RESOLVER_PID=() RESOLVER_PORT=()
@@ -77,7 +88,7 @@ nsd_queries() {
 resolver_start() {
 	local name=$1
 	declare -F "resolver_start_$name" >/dev/null || bench_die "unknown resolver '$name' (known: $BENCH_RESOLVERS)"
-	"resolver_start_$name" "$2"
+	"resolver_start_$name" "$2" "${3:-$name}"
 }
 
 # resolver_check NAME: fail early, before starting anything, when NAME cannot run here.
@@ -95,7 +106,7 @@ resolver_check_unbound() {
 }
 
 resolver_start_unbound() {
-	local port=$1 d=$BENCH_TMP/unbound
+	local port=$1 inst=${2:-unbound} d=$BENCH_TMP/${2:-unbound}
 	mkdir -p "$d"
 	# A forwarder like lanhmanh's forward mode: iterator only (no validator: nsd's zone is not
 	# signed and lanhmanh does not validate in forward mode), one thread, caches as large as
@@ -116,7 +127,7 @@ resolver_start_unbound() {
 		  logfile: ""
 		  use-syslog: no
 		  do-daemonize: no
-		  module-config: "iterator"
+		  module-config: "${UNBOUND_MODULES:-iterator}"
 		  # unbound answers test. (RFC 6761) itself with NXDOMAIN unless told not to.
 		  local-zone: "test." nodefault
 		  qname-minimisation: no
@@ -128,12 +139,18 @@ resolver_start_unbound() {
 		  name: "."
 		  forward-addr: 127.0.0.1@$NSD_PORT
 	EOF
-	unbound-checkconf "$d/unbound.conf" >/dev/null || bench_die "unbound-checkconf rejected $d/unbound.conf"
-	# shellcheck disable=SC2046
-	bench_spawn unbound "$d/stderr.log" $(bench_pin "$CPU_DAEMON") "$UNBOUND_BIN" -d -c "$d/unbound.conf"
-	RESOLVER_PID[unbound]=$BENCH_LAST_PID
-	RESOLVER_PORT[unbound]=$port
-	benchlib probe --what unbound --port "$port" --qname "$PROBE_NAME" --pid "$BENCH_LAST_PID" \
+	if [[ -n ${UNBOUND_EXTRA_CONF:-} ]]; then
+		cat "$UNBOUND_EXTRA_CONF" >>"$d/unbound.conf" || bench_die "cannot read UNBOUND_EXTRA_CONF=$UNBOUND_EXTRA_CONF"
+	fi
+	# unbound-checkconf loads rpz zone files too: UNBOUND_CHECK_CONFIG=0 skips it for big lists.
+	if [[ ${UNBOUND_CHECK_CONFIG:-1} == 1 ]]; then
+		unbound-checkconf "$d/unbound.conf" >/dev/null || bench_die "unbound-checkconf rejected $d/unbound.conf"
+	fi
+	# shellcheck disable=SC2046,SC2086
+	bench_spawn "$inst" "$d/stderr.log" $(bench_pin "$CPU_DAEMON") ${BENCH_EXEC_WRAP:-} "$UNBOUND_BIN" -d -c "$d/unbound.conf"
+	RESOLVER_PID[$inst]=$BENCH_LAST_PID
+	RESOLVER_PORT[$inst]=$port
+	benchlib probe --what "$inst" --port "$port" --qname "$PROBE_NAME" --pid "$BENCH_LAST_PID" \
 		--timeout "$READY_TIMEOUT" >&2 ||
 		{ tail -n 20 "$d/stderr.log" >&2; bench_die "unbound did not come up"; }
 }
@@ -155,7 +172,7 @@ resolver_check_lanhmanh() {
 # LANHMANHD_ARGS: extra arguments; LANHMANHD_EXTRA_YAML: a file appended to the generated config
 # (lists:, groups: for the blocklist benchmarks).
 resolver_start_lanhmanh() {
-	local port=$1 d=$BENCH_TMP/lanhmanh rc i notify_pid
+	local port=$1 inst=${2:-lanhmanh} d=$BENCH_TMP/${2:-lanhmanh} rc i notify_pid notify_sock
 	mkdir -p "$d/state"
 	cat >"$d/lanhmanh.yaml" <<-EOF
 		server:
@@ -181,23 +198,27 @@ resolver_start_lanhmanh() {
 
 	# Readiness: the daemon sends READY=1 to $NOTIFY_SOCKET (sd_notify). Listen before starting
 	# it; but what counts is that it answers, so the DNS probe decides and READY=1 is reported.
-	bench_spawn lanhmanh-notify "$d/notify.log" "$BENCH_PY" "$BENCH_LIB/benchlib.py" \
-		notify-listen "$d/notify.sock" --timeout "$READY_TIMEOUT"
-	notify_pid=$BENCH_LAST_PID
+	notify_sock=${LANHMANH_NOTIFY_SOCKET:-$d/notify.sock}
+	if [[ -z ${LANHMANH_NOTIFY_SOCKET:-} ]]; then
+		bench_spawn lanhmanh-notify "$d/notify.log" "$BENCH_PY" "$BENCH_LIB/benchlib.py" \
+			notify-listen "$d/notify.sock" --timeout "$READY_TIMEOUT"
+		notify_pid=$BENCH_LAST_PID
+	fi
 	for ((i = 0; i < 50; i++)); do
-		[[ -S $d/notify.sock ]] && break
+		[[ -S $notify_sock ]] && break
 		sleep 0.1
 	done
-	[[ -S $d/notify.sock ]] || bench_die "the notify listener did not create $d/notify.sock"
+	[[ -S $notify_sock ]] || bench_die "the notify listener did not create $notify_sock"
 
 	# shellcheck disable=SC2046,SC2086
-	bench_spawn lanhmanhd "$d/stderr.log" env NOTIFY_SOCKET="$d/notify.sock" \
-		$(bench_pin "$CPU_DAEMON") "$LANHMANHD" -c "$d/lanhmanh.yaml" ${LANHMANHD_ARGS:-}
-	RESOLVER_PID[lanhmanh]=$BENCH_LAST_PID
-	RESOLVER_PORT[lanhmanh]=$port
-	benchlib probe --what lanhmanhd --port "$port" --qname "$PROBE_NAME" --pid "$BENCH_LAST_PID" \
+	bench_spawn "$inst" "$d/stderr.log" env NOTIFY_SOCKET="$notify_sock" \
+		$(bench_pin "$CPU_DAEMON") ${BENCH_EXEC_WRAP:-} "$LANHMANHD" -c "$d/lanhmanh.yaml" ${LANHMANHD_ARGS:-}
+	RESOLVER_PID[$inst]=$BENCH_LAST_PID
+	RESOLVER_PORT[$inst]=$port
+	benchlib probe --what "$inst" --port "$port" --qname "$PROBE_NAME" --pid "$BENCH_LAST_PID" \
 		--timeout "$READY_TIMEOUT" >&2 ||
 		{ tail -n 30 "$d/stderr.log" >&2; bench_die "lanhmanhd did not come up"; }
+	[[ -n ${LANHMANH_NOTIFY_SOCKET:-} ]] && return 0
 	for ((i = 0; i < 20; i++)); do bench_alive "$notify_pid" || break; sleep 0.1; done
 	if bench_alive "$notify_pid"; then
 		bench_warn "lanhmanhd answers but sent no READY=1 to NOTIFY_SOCKET within 2 s"
@@ -211,4 +232,39 @@ resolver_start_lanhmanh() {
 			bench_warn "lanhmanhd: notify listener: $(tail -n 1 "$d/notify.log")"
 		fi
 	fi
+}
+
+# -- kresd (Knot Resolver 5) ------------------------------------------------------------------
+
+resolver_check_kresd() {
+	bench_need kresd "apt-get install knot-resolver"
+	KRESD_BIN=$(command -v kresd)
+}
+
+resolver_start_kresd() {
+	local port=$1 inst=${2:-kresd} d=$BENCH_TMP/${2:-kresd}
+	mkdir -p "$d/cache"
+	# One process (kresd is single-threaded; one instance = one worker), the same 256 MiB
+	# cache, everything forwarded to nsd without validation (nsd's zone is unsigned and has
+	# no DS chain from the root), the extra rules (policy.rpz) before the forwarding rule,
+	# which ends policy processing.
+	{
+		echo "net.listen('127.0.0.1', $port, { kind = 'dns' })"
+		echo "net.ipv6 = false"
+		echo "cache.open(256 * MB, 'lmdb://$d/cache')"
+		echo "trust_anchors.remove('.')"
+		echo "log_level('warning')"
+		if [[ -n ${KRESD_EXTRA_CONF:-} ]]; then
+			cat "$KRESD_EXTRA_CONF" || bench_die "cannot read KRESD_EXTRA_CONF=$KRESD_EXTRA_CONF"
+		fi
+		echo "policy.add(policy.all(policy.STUB({'127.0.0.1@$NSD_PORT'})))"
+	} >"$d/kresd.conf"
+	# shellcheck disable=SC2046,SC2086
+	bench_spawn "$inst" "$d/stderr.log" $(bench_pin "$CPU_DAEMON") ${BENCH_EXEC_WRAP:-} \
+		"$KRESD_BIN" -n -q -c "$d/kresd.conf" "$d"
+	RESOLVER_PID[$inst]=$BENCH_LAST_PID
+	RESOLVER_PORT[$inst]=$port
+	benchlib probe --what "$inst" --port "$port" --qname "$PROBE_NAME" --pid "$BENCH_LAST_PID" \
+		--timeout "$READY_TIMEOUT" >&2 ||
+		{ tail -n 20 "$d/stderr.log" >&2; bench_die "kresd did not come up"; }
 }

@@ -252,5 +252,25 @@ def test_check_config(t):
           'start with a bad config: no diagnostic:\n%s' % p.stderr)
 
 
+def test_port_in_use_refused(t):
+    """A second daemon on a port already served is refused (its SO_REUSEPORT sockets would
+    otherwise share the port and answer half of the queries)."""
+    with t.nsd() as nsd, t.daemon([nsd.addr]) as d:
+        second = dict(d.config)
+        second['server'] = dict(d.config['server'])
+        second['server']['control_socket'] = t.path('second.sock')
+        second['server']['state_dir'] = t.path('second-state')
+        path = t.path('second.yaml')
+        from harness import to_yaml
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(to_yaml(second) + '\n')
+        p = subprocess.run([lanhmanhd_path(), '-c', path], capture_output=True, text=True,
+                           timeout=10)
+        check(p.returncode != 0, 'a second daemon on port %d started' % d.port)
+        check('already in use' in p.stderr, 'no clear error: %r' % p.stderr)
+        udp(d.port, 'www.example.test', 'A').expect_values('www.example.test.', 'A',
+                                                           ['192.0.2.1'])
+
+
 if __name__ == '__main__':
     run(globals(), needs=('nsd', 'kdig'))
