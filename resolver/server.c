@@ -44,7 +44,6 @@ struct control {
 	char *socket_path; /**< where the control socket was bound (a reload does not move it) */
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t tick;
-	uv_timer_t rebuild; /**< reads the lists once after a start from the snapshot */
 	uint64_t qps_samples[QPS_WINDOW + 1]; /**< total queries, one per second, ring */
 	unsigned qps_next, qps_filled;
 	bool stopping;
@@ -99,6 +98,13 @@ static struct rsv_ruleset *ruleset_free(struct rsv_ruleset *rs)
 	return core_free(rs);
 }
 
+/* Drop a reference; the last one frees @rs (NULL is fine). */
+static void ruleset_unref(struct rsv_ruleset *rs)
+{
+	if (rs && atomic_fetch_sub(&rs->refs, 1) == 1)
+		ruleset_free(rs);
+}
+
 /* Build the ruleset of @cfg (taking ownership of it on success). */
 static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t generation,
 			 struct rsv_ruleset **out_rs)
@@ -132,6 +138,7 @@ static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t ge
 		rs->forwarders[rs->n_forwarders++] = (uint8_t)idx;
 	}
 	rs->cfg = cfg;
+	atomic_init(&rs->refs, 1);
 	rs->generation = generation;
 	rs->loaded_at = core_clock_wall_s();
 	*out_rs = rs;
@@ -203,7 +210,7 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 	rcu_xchg_pointer(&s->ruleset, rs);
 	pthread_mutex_unlock(&s->outside_lock);
 	synchronize_rcu();
-	ruleset_free(old);
+	ruleset_unref(old);
 	if (s->blockpage)
 		rsv_blockpage_set_contact(s->blockpage, cfg->sinkhole.block_page_contact);
 	/* Lists are read again at every reload: a reload is how an edited list file is applied. */
@@ -231,7 +238,9 @@ static void publish_lists(struct rsv_server *s, struct rsv_lists *lists)
 static int rebuild_lists(struct rsv_server *s, struct core_buf *out)
 {
 	struct rsv_lists *lists;
+	pthread_mutex_lock(&s->build_lock);
 	int r = rsv_lists_build(s->ruleset->cfg, out, &lists);
+	pthread_mutex_unlock(&s->build_lock);
 	if (r != 0) {
 		core_log_err("rsv", "cannot compile the blocklists (%s); the lists in force stay",
 			     core_strerror(r));
@@ -242,6 +251,63 @@ static int rebuild_lists(struct rsv_server *s, struct core_buf *out)
 	}
 	publish_lists(s, lists);
 	return 0;
+}
+
+/*
+ * After a start from the snapshot the lists are compiled on libuv's thread pool, so the control
+ * socket answers meanwhile (a compile takes about a second per million names). The job holds a
+ * reference on the ruleset whose config it reads, and publishes only if that ruleset is still
+ * in force (a reload compiles its own lists, after this job: build_lock).
+ */
+struct lists_job {
+	uv_work_t req;
+	struct rsv_server *s;
+	struct rsv_ruleset *rs;
+	struct rsv_lists *lists;
+	int r;
+};
+
+static void lists_job_work(uv_work_t *req)
+{
+	struct lists_job *job = req->data;
+	pthread_mutex_lock(&job->s->build_lock);
+	job->r = rsv_lists_build(job->rs->cfg, NULL, &job->lists);
+	pthread_mutex_unlock(&job->s->build_lock);
+}
+
+static void lists_job_done(uv_work_t *req, int status)
+{
+	struct lists_job *job = req->data;
+	if (status == 0 && job->r == 0) {
+		if (job->s->ruleset == job->rs)
+			publish_lists(job->s, job->lists);
+		else
+			rsv_lists_free(job->lists); /* a reload published newer lists meanwhile */
+	} else {
+		core_log_err("rsv", "cannot compile the blocklists (%s); the snapshot stays in force",
+			     core_strerror(status ? status : job->r));
+	}
+	ruleset_unref(job->rs);
+	core_free(job);
+}
+
+static void start_lists_job(struct rsv_server *s, uv_loop_t *loop)
+{
+	struct lists_job *job = core_calloc(1, sizeof(*job));
+	if (!job) {
+		(void)rebuild_lists(s, NULL);
+		return;
+	}
+	job->req.data = job;
+	job->s = s;
+	job->rs = s->ruleset;
+	atomic_fetch_add(&job->rs->refs, 1);
+	int r = uv_queue_work(loop, &job->req, lists_job_work, lists_job_done);
+	if (r != 0) {
+		ruleset_unref(job->rs);
+		core_free(job);
+		(void)rebuild_lists(s, NULL);
+	}
 }
 
 /* ---- the block page -------------------------------------------------------------------- */
@@ -744,7 +810,6 @@ static void control_stop(struct control *ctl)
 	uv_close((uv_handle_t *)&ctl->sigterm, NULL);
 	uv_close((uv_handle_t *)&ctl->sigint, NULL);
 	uv_close((uv_handle_t *)&ctl->tick, NULL);
-	uv_close((uv_handle_t *)&ctl->rebuild, NULL);
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
@@ -756,12 +821,6 @@ static void signal_cb(uv_signal_t *h, int signum)
 	} else {
 		control_stop(ctl);
 	}
-}
-
-static void rebuild_cb(uv_timer_t *t)
-{
-	struct control *ctl = t->data;
-	(void)rebuild_lists(ctl->s, NULL);
 }
 
 static void tick_cb(uv_timer_t *t)
@@ -821,6 +880,7 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		goto out_free;
 	}
 	pthread_mutex_init(&s->outside_lock, NULL);
+	pthread_mutex_init(&s->build_lock, NULL);
 	s->started_ms = core_clock_mono_ms();
 	s->started_wall = core_clock_wall_s();
 	s->config_path = core_strdup(config_path);
@@ -909,14 +969,12 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		uv_signal_start(&ctl->sigint, signal_cb, SIGINT);
 		uv_timer_init(&ctl->loop, &ctl->tick);
 		ctl->tick.data = ctl;
-		uv_timer_init(&ctl->loop, &ctl->rebuild);
-		ctl->rebuild.data = ctl;
 		uv_timer_start(&ctl->tick, tick_cb, 0, 1000);
 		core_log_notice("rsv", "lanhmanhd %s ready: %u workers, %u listen addresses, %u forwarders",
 				PACKAGE_VERSION, s->n_workers, s->n_listen, rs->n_forwarders);
 		rsv_notify("READY=1\nSTATUS=serving");
 		if (need_rebuild)
-			uv_timer_start(&ctl->rebuild, rebuild_cb, 0, 0);
+			start_lists_job(s, &ctl->loop);
 		uv_run(&ctl->loop, UV_RUN_DEFAULT);
 	} else if (ctl->listening) {
 		uv_close((uv_handle_t *)&ctl->listener, NULL);
@@ -935,7 +993,7 @@ out_stop_blockpage:
 		core_log_warn("rsv", "control loop closed with handles open");
 out_free:
 	if (s) {
-		ruleset_free(s->ruleset);
+		ruleset_unref(s->ruleset);
 		rsv_lists_free(s->lists);
 		rsv_cache_free(s->cache);
 		core_free(s->counters);
@@ -944,8 +1002,10 @@ out_free:
 	}
 	if (ctl)
 		core_free(ctl->socket_path);
-	if (s)
+	if (s) {
 		pthread_mutex_destroy(&s->outside_lock);
+		pthread_mutex_destroy(&s->build_lock);
+	}
 	core_free(ctl);
 	core_free(s);
 	return r;

@@ -49,8 +49,10 @@ struct rsv_upstream {
 	_Atomic uint64_t sent, answered, timeouts, errors;
 };
 
-/** Everything derived from one config. Immutable once published; freed after a grace period. */
+/** Everything derived from one config. Immutable once published; freed after a grace period
+ * and once the control thread's background jobs that hold a reference are done. */
 struct rsv_ruleset {
+	_Atomic unsigned refs; /**< the published pointer holds one; a lists job holds one */
 	struct cfg_root *cfg; /**< owned */
 	struct pol_networks *networks; /**< owned */
 	uint8_t forwarders[RSV_MAX_UPSTREAMS]; /**< indexes into server->upstreams, in order */
@@ -104,6 +106,9 @@ struct rsv_server {
 	/** Readers outside the workers (the block page's HTTP threads) are not RCU readers: they
 	 * read ruleset and lists under this lock, which publication takes around the swap. */
 	pthread_mutex_t outside_lock;
+	/** Compiling the lists writes the snapshot and the last good copies: one compile at a
+	 * time (the background compile after a start, a reload's compile). */
+	pthread_mutex_t build_lock;
 	struct rsv_blockpage *blockpage; /**< NULL without sinkhole.block_page */
 };
 
