@@ -196,6 +196,9 @@ size_t cfg_diag_format(const struct cfg_diag *d, char *buf, size_t size);
 /** Parse "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" with @default_port; 0 or CORE_EPARSE. */
 int cfg_addr_parse(const char *text, uint16_t default_port, struct cfg_addr *out_addr);
 
+/** True when @a and @b are the same address and port. */
+bool cfg_addr_equal(const struct cfg_addr *a, const struct cfg_addr *b);
+
 /** Parse "10.0.0.0/8", "2001:db8::/32" or a bare address (/32, /128); 0 or CORE_EPARSE. */
 int cfg_cidr_parse(const char *text, struct cfg_cidr *out_cidr);
 

@@ -260,6 +260,11 @@ out_not_addr:
 	return CORE_EPARSE;
 }
 
+bool cfg_addr_equal(const struct cfg_addr *a, const struct cfg_addr *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
 int cfg_addr_parse(const char *text, uint16_t default_port, struct cfg_addr *out_addr)
 {
 	const char *why;

@@ -171,11 +171,6 @@ static bool load_mode(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_server 
 	return false;
 }
 
-static bool same_addr(const struct cfg_addr *a, const struct cfg_addr *b)
-{
-	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
-}
-
 /*
  * A list of addresses (or a single one). @dup_is_error: a repeated address is an error (two
  * listeners cannot share it) rather than a warning. The arrays are written even when some items
@@ -230,7 +225,7 @@ void cfg_load_addrs(struct cfg_ctx *ctx, yaml_node_t *node, const char *example,
 			cfg_error(ctx, items[i], "'%s' %s", cfg_quote(s, q, sizeof(q)), why);
 		} else if (s) {
 			for (size_t j = 0; j < i; j++) {
-				if (!same_addr(&addrs[i], &addrs[j]))
+				if (!cfg_addr_equal(&addrs[i], &addrs[j]))
 					continue;
 				if (dup_is_error)
 					cfg_error(

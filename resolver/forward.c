@@ -281,21 +281,13 @@ static uint32_t cache_ttl(const struct rsv_scan *sc, uint32_t max_ttl)
 	return ttl > max_ttl ? max_ttl : ttl;
 }
 
-/* Finish stored answer @msg (@len bytes in a buffer of @size) for @q and send it. */
+/* Answer @client from stored answer @msg; drop its reference when that cannot be done. */
 static void answer_client(struct rsv_worker *w, const struct rsv_ruleset *rs,
 			  const struct rsv_query *q, struct rsv_client *client, uint8_t *msg,
 			  size_t len, size_t size)
 {
-	size_t limit = client->udp ? rsv_wire_udp_limit(q, rsv_ruleset_udp_size(rs)) : RSV_MAX_MSG;
-	size_t out = rsv_wire_finish_answer(msg, len, size, q, RSV_EDE_NONE, NULL,
-					    rsv_ruleset_udp_size(rs), limit);
-	if (out == 0) {
+	if (!rsv_worker_answer_stored(w, rs, q, client, msg, len, size, RSV_EDE_NONE, NULL))
 		rsv_worker_client_release(w, client);
-		return;
-	}
-	if (msg[2] & (RSV_FLAG_TC >> 8))
-		cmpl_count(w->counters, CMPL_TRUNCATED);
-	rsv_worker_send(w, client, msg, out);
 }
 
 /*

@@ -84,11 +84,6 @@ void rsv_notify(const char *state)
 
 /* ---- rulesets --------------------------------------------------------------------------- */
 
-static bool same_addr(const struct cfg_addr *a, const struct cfg_addr *b)
-{
-	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
-}
-
 static struct rsv_ruleset *ruleset_free(struct rsv_ruleset *rs)
 {
 	if (!rs)
@@ -120,7 +115,7 @@ static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t ge
 		const struct cfg_addr *a = &cfg->server.forwarders[i];
 		unsigned idx;
 		for (idx = 0; idx < n_up; idx++) {
-			if (same_addr(&s->upstreams[idx].addr, a))
+			if (cfg_addr_equal(&s->upstreams[idx].addr, a))
 				break;
 		}
 		if (idx == n_up) {
@@ -189,7 +184,7 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 	struct rsv_ruleset *old = s->ruleset;
 	bool listen_changed = cfg->server.n_listen != s->n_listen;
 	for (size_t i = 0; !listen_changed && i < s->n_listen; i++)
-		listen_changed = !same_addr(&cfg->server.listen[i], &s->listen[i]);
+		listen_changed = !cfg_addr_equal(&cfg->server.listen[i], &s->listen[i]);
 	if (listen_changed)
 		core_log_warn("rsv", "server.listen changed: restart lanhmanhd to apply it, ignoring");
 	if (cfg->server.workers != old->cfg->server.workers)

@@ -307,19 +307,21 @@ void rsv_worker_send(struct rsv_worker *w, struct rsv_client *client, const uint
 	rsv_worker_client_release(w, client);
 }
 
-static size_t client_limit(const struct rsv_ruleset *rs, const struct rsv_query *q,
-			   const struct rsv_client *client)
+bool rsv_worker_answer_stored(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			      const struct rsv_query *q, struct rsv_client *client, uint8_t *msg,
+			      size_t len, size_t size, enum rsv_ede ede, const char *ede_text)
 {
-	if (!client->udp)
-		return RSV_MAX_MSG;
-	return rsv_wire_udp_limit(q, rsv_ruleset_udp_size(rs));
+	size_t limit = client->udp ? rsv_wire_udp_limit(q, rsv_ruleset_udp_size(rs)) : RSV_MAX_MSG;
+	size_t out = rsv_wire_finish_answer(msg, len, size, q, ede, ede_text,
+					    rsv_ruleset_udp_size(rs), limit);
+	if (out == 0)
+		return false;
+	if (msg[2] & (RSV_FLAG_TC >> 8))
+		cmpl_count(w->counters, CMPL_TRUNCATED);
+	rsv_worker_send(w, client, msg, out);
+	return true;
 }
 
-static void count_truncated(struct rsv_worker *w, const uint8_t *msg, size_t len)
-{
-	if (len >= RSV_HDR_LEN && (msg[2] & (RSV_FLAG_TC >> 8)))
-		cmpl_count(w->counters, CMPL_TRUNCATED);
-}
 
 bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset *rs,
 				  const struct rsv_query *q, struct rsv_client *client,
@@ -351,14 +353,8 @@ bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset
 	} else {
 		cmpl_count(w->counters, CMPL_CACHE_HITS);
 	}
-	size_t out = rsv_wire_finish_answer(w->out_buf, len, sizeof(w->out_buf) - 2, q, ede,
-					    text, rsv_ruleset_udp_size(rs),
-					    client_limit(rs, q, client));
-	if (out == 0)
-		return false;
-	count_truncated(w, w->out_buf, out);
-	rsv_worker_send(w, client, w->out_buf, out);
-	return true;
+	return rsv_worker_answer_stored(w, rs, q, client, w->out_buf, len,
+					sizeof(w->out_buf) - 2, ede, text);
 }
 
 void rsv_worker_answer_error(struct rsv_worker *w, const struct rsv_ruleset *rs,

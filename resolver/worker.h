@@ -97,6 +97,15 @@ void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *r
 			       struct rsv_client *client, const struct pol_decision *d,
 			       bool via_target);
 
+/**
+ * Turn stored answer @msg (@len bytes in a buffer of @size: ID zero, no OPT) into the answer to
+ * @q (rsv_wire_finish_answer(), truncated to @client's limit, with @ede unless RSV_EDE_NONE) and
+ * send it. @return false, having sent nothing, when @size is too small.
+ */
+bool rsv_worker_answer_stored(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			      const struct rsv_query *q, struct rsv_client *client, uint8_t *msg,
+			      size_t len, size_t size, enum rsv_ede ede, const char *ede_text);
+
 /** Send an answer with no records (rcode, optional EDE) to @client. */
 void rsv_worker_answer_error(struct rsv_worker *w, const struct rsv_ruleset *rs,
 			     const struct rsv_query *q, struct rsv_client *client, unsigned rcode,
