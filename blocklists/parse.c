@@ -127,7 +127,7 @@ void bl_parse_bad(struct bl_parse_ctx *ctx, uint32_t line, const char *text, siz
 }
 
 void bl_parse_bad_name(struct bl_parse_ctx *ctx, uint32_t line, const char *text, size_t len,
-		       const struct bl_name_error *err)
+		       const struct core_dname_error *err)
 {
 	unsigned char c;
 
@@ -151,7 +151,7 @@ int bl_parse_add(struct bl_parse_ctx *ctx, const uint8_t *name, size_t name_len,
 		 enum bl_action action, uint32_t line, const uint8_t *data, size_t data_len)
 {
 	struct bl_parse_report *r = ctx->report;
-	char text[BL_NAME_TEXT_MAX];
+	char text[CORE_DNAME_TEXT_MAX];
 	int rc;
 
 	rc = bl_builder_add(ctx->b, name, name_len, ctx->categories, ctx->list_id, flags, action,
@@ -169,14 +169,14 @@ int bl_parse_add(struct bl_parse_ctx *ctx, const uint8_t *name, size_t name_len,
 				    action, line, NULL, 0);
 		if (rc != 0)
 			return rc;
-		bl_name_to_text(name, name_len, text, sizeof(text));
+		core_dname_to_text(name, name_len, text, sizeof(text));
 		bl_parse_bad(
 			ctx, line, text, strlen(text),
 			"has too much local data (at most 65535 bytes per name), ignoring this record");
 		return 0;
 	}
 	if (rc == -EINVAL) {
-		bl_name_to_text(name, name_len, text, sizeof(text));
+		core_dname_to_text(name, name_len, text, sizeof(text));
 		bl_parse_bad(ctx, line, text, strlen(text), "was refused by the set");
 		return 0;
 	}
@@ -345,14 +345,14 @@ static int add_name(struct bl_parse_ctx *ctx, uint32_t line, const char *show, s
 		    enum name_result *out)
 {
 	uint8_t wire[255];
-	struct bl_name_error err;
+	struct core_dname_error err;
 	size_t skip = 0, len;
 
 	if (n >= 2 && tok[0] == '*' && tok[1] == '.') {
 		skip = 2;
 		flags = (uint8_t)((flags & BL_ALLOW) | BL_MATCH_BELOW);
 	}
-	len = bl_name_parse(tok + skip, n - skip, wire, &err);
+	len = core_dname_parse(tok + skip, n - skip, wire, &err);
 	if (len == 0) {
 		*out = NAME_BAD;
 		if (!*reported) {
@@ -622,9 +622,9 @@ int bl_parse_buffer(enum bl_format format, const char *text, size_t len, const c
 	if (!b || (!text && len > 0) || list_id >= BL_MAX_LISTS)
 		return -EINVAL;
 	if (format == BL_FORMAT_RPZ && origin) {
-		struct bl_name_error err;
+		struct core_dname_error err;
 
-		origin_len = bl_name_parse(origin, strlen(origin), origin_wire, &err);
+		origin_len = core_dname_parse(origin, strlen(origin), origin_wire, &err);
 		if (origin_len == 0)
 			return -EINVAL;
 	}

@@ -92,8 +92,3 @@ int bl_parse_file(enum bl_format format, const char *path, const char *origin,
 /** Free what @report owns and zero it. */
 void bl_parse_report_clear(struct bl_parse_report *report);
 
-/**
- * Normalise presentation name @text (@len bytes; UTF-8 allowed) into lower-cased wire form.
- * @return the wire length, or 0 with a reason in @why (static string) when invalid.
- */
-size_t bl_name_from_text(const char *text, size_t len, uint8_t out[255], const char **why);

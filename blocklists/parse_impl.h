@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "blocklists/parse.h"
+#include "core/dname.h"
 #include "blocklists/set.h"
 
 /** Most RPZ IP triggers one parse returns (CORE_ELIMIT beyond: the report would grow unbounded). */
@@ -27,32 +28,6 @@ struct bl_parse_ctx {
 	size_t ip_cap;			/**< allocated elements of report->ip_triggers */
 };
 
-/** Why bl_name_parse() refused a name, with the byte offset of the culprit. */
-struct bl_name_error {
-	const char *why; /**< static text */
-	size_t pos;	 /**< offset in the input text of the bad byte (or of the bad label) */
-	bool bad_char;	 /**< the byte at @pos is not allowed (the message can name it) */
-};
-
-/**
- * bl_name_from_text() with the offset of the problem: normalise @text (@len bytes, UTF-8 allowed,
- * one trailing dot accepted) into lower-case wire form in @out.
- *
- * @return the wire length (>= 2), or 0 with @err filled.
- */
-size_t bl_name_parse(const char *text, size_t len, uint8_t out[255], struct bl_name_error *err);
-
-/** Room for any wire name as text by bl_name_to_text() ("a.b.vn.", 4 bytes per odd byte). */
-#define BL_NAME_TEXT_MAX (255 * 4 + 2)
-
-/**
- * Presentation form of wire name @wire (@len bytes, already checked) in @out (@cap bytes, at
- * least 2), with a final dot; bytes other than letters, digits, "-", "_", "*" as \DDD; cut when
- * @cap is short.
- * @return its length.
- */
-size_t bl_name_to_text(const uint8_t *wire, size_t len, char *out, size_t cap);
-
 /**
  * Count a bad line and, while fewer than BL_PARSE_MAX_DIAGS are reported, report it as
  * "'<@text quoted>' <message>" at @line (the quote is cut at BL_PARSE_QUOTE_MAX bytes, control
@@ -63,7 +38,7 @@ void bl_parse_bad(struct bl_parse_ctx *ctx, uint32_t line, const char *text, siz
 
 /** Report @text as a bad name with the reason in @err. */
 void bl_parse_bad_name(struct bl_parse_ctx *ctx, uint32_t line, const char *text, size_t len,
-		       const struct bl_name_error *err);
+		       const struct core_dname_error *err);
 
 /**
  * Add one entry to the builder and count it. A name the builder refuses (-EINVAL) becomes a bad

@@ -224,7 +224,7 @@ enum resolve_status {
  */
 static enum resolve_status resolve_name(const struct rpz *st, const struct tok *t, bool allow_wild,
 					uint8_t out[255], size_t *out_len,
-					struct bl_name_error *err)
+					struct core_dname_error *err)
 {
 	const char *s = t->s;
 	size_t n = t->len, o = 0, wl = 0;
@@ -254,7 +254,7 @@ static enum resolve_status resolve_name(const struct rpz *st, const struct tok *
 	if (n == 1 && s[0] == '.') {
 		n = 0; /* the root */
 	} else if (n > 0) {
-		wl = bl_name_parse(s, n, wire, err);
+		wl = core_dname_parse(s, n, wire, err);
 		if (wl == 0) {
 			err->pos += (size_t)(s - t->s);
 			return NAME_INVALID;
@@ -284,7 +284,7 @@ static enum resolve_status resolve_name(const struct rpz *st, const struct tok *
 
 /* Report a name resolve_name() refused. */
 static void bad_resolve(struct rpz *st, const struct tok *t, enum resolve_status rs,
-			const struct bl_name_error *err)
+			const struct core_dname_error *err)
 {
 	switch (rs) {
 	case NAME_INVALID:
@@ -319,7 +319,7 @@ static ptrdiff_t apex_offset(const uint8_t *name, size_t len, const uint8_t *ape
 
 static void apex_text(const struct rpz *st, char *buf, size_t cap)
 {
-	bl_name_to_text(st->apex, st->apex_len, buf, cap);
+	core_dname_to_text(st->apex, st->apex_len, buf, cap);
 }
 
 /* ---- fields --------------------------------------------------------------------------------- */
@@ -422,7 +422,7 @@ static enum act_status action_of(struct rpz *st, const uint8_t *trig, size_t tri
 	static const char *const keywords[] = {"rpz-passthru", "rpz-drop", "rpz-tcp-only"};
 	uint8_t addr[16], target[255];
 	char buf[INET6_ADDRSTRLEN + 1];
-	struct bl_name_error err;
+	struct core_dname_error err;
 	enum resolve_status rs;
 	size_t len;
 
@@ -643,7 +643,7 @@ static int record(struct rpz *st, unsigned type, const struct tok *rd, size_t n_
 	enum bl_action action = BL_ACTION_POLICY;
 	size_t name_len, data_len;
 	uint8_t flags = BL_MATCH_SELF;
-	char apex[BL_NAME_TEXT_MAX];
+	char apex[CORE_DNAME_TEXT_MAX];
 	enum act_status as;
 	ptrdiff_t off;
 
@@ -740,7 +740,7 @@ static int record(struct rpz *st, unsigned type, const struct tok *rd, size_t n_
 static void directive(struct rpz *st)
 {
 	const struct tok *t = st->tok;
-	struct bl_name_error err;
+	struct core_dname_error err;
 	enum resolve_status rs;
 	uint8_t name[255];
 	size_t len;
@@ -778,7 +778,7 @@ static int process(struct rpz *st)
 {
 	struct tok *t = st->tok;
 	size_t n = st->n_tok < MAX_TOKENS ? st->n_tok : MAX_TOKENS, i = 0;
-	struct bl_name_error err;
+	struct core_dname_error err;
 	enum resolve_status rs;
 	unsigned type;
 

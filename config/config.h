@@ -32,13 +32,76 @@ struct cfg_cidr {
 	uint8_t prefix; /**< 0-32 or 0-128 */
 };
 
-/** One entry of `networks:`. */
+/** A domain name of an allow/deny override, with where it was written. */
+struct cfg_domain {
+	char *text; /**< as written (UTF-8), for messages and `explain` */
+	uint8_t wire[255]; /**< lower-case wire form, IDN in its xn-- form (core/dname.h) */
+	uint8_t wire_len;
+	unsigned line, column;
+};
+
+/** Safe search as a group asks for it (`safe_search: false | moderate | strict | true`). */
+enum cfg_safe_search {
+	CFG_SAFE_SEARCH_OFF,
+	CFG_SAFE_SEARCH_MODERATE, /**< YouTube restrictmoderate; Google, Bing, DuckDuckGo strict */
+	CFG_SAFE_SEARCH_STRICT, /**< YouTube restrict and the others; `true` means this */
+};
+
+/** The presets of groups, named after the school levels (config/README.md lists them). */
+enum cfg_preset {
+	CFG_PRESET_NONE, /**< `preset:` absent: only the group's own `block:` */
+	CFG_PRESET_MAM_NON, /**< preschool */
+	CFG_PRESET_TIEU_HOC, /**< primary */
+	CFG_PRESET_THCS, /**< lower secondary */
+	CFG_PRESET_THPT, /**< upper secondary */
+	CFG_PRESET_GIAO_VIEN, /**< staff */
+	CFG_PRESET_KHACH, /**< guests */
+	CFG_PRESET_COUNT
+};
+
+/** One entry of a group's `schedules:`: block @categories on @days from @from_min to @to_min. */
+struct cfg_schedule {
+	uint32_t categories; /**< bit n: category n (never the national bit: it is always on) */
+	uint8_t days; /**< bit 0 Monday … bit 6 Sunday: the day a window starts on */
+	uint16_t from_min; /**< minutes after local midnight, 0..1439 */
+	uint16_t to_min; /**< 0..1440 ("24:00"), != from_min; < from_min: ends the next day */
+	unsigned line;
+};
+
+/** One entry of `groups:` (a mapping keyed by the group's name). */
+struct cfg_group {
+	char *name; /**< [a-z0-9_-]+, at most 63 bytes */
+	enum cfg_preset preset;
+	/** Categories blocked at all times: the preset's, plus `block:`, minus `unblock:`; the
+	 * national bit is always set. */
+	uint32_t categories;
+	enum cfg_safe_search safe_search; /**< default: the preset's */
+	bool bypass_canaries; /**< answer the DoH / Private Relay canaries (default true) */
+	struct cfg_domain *allow; /**< never blocked for the group, except by the national list */
+	size_t n_allow;
+	struct cfg_domain *deny; /**< always blocked for the group (age policy) */
+	size_t n_deny;
+	struct cfg_schedule *schedules;
+	size_t n_schedules;
+	unsigned line;
+};
+
+/** One entry of `networks:`: either address ranges (`cidr:`) or a subscriber database (`mmdb:`). */
 struct cfg_network {
-	char *name; /**< display name (UTF-8), required */
-	char *id; /**< network id for reports ("79-TH-0001"); defaults to name */
-	char *group; /**< group name, or NULL */
-	struct cfg_cidr *cidrs; /**< at least one */
+	char *name; /**< display name (UTF-8); for an mmdb entry, defaults to the file name */
+	char *id; /**< network id for reports ("79-TH-0001"); defaults to name; NULL for mmdb */
+	char *group; /**< group name (a `groups:` key or a preset name), or NULL */
+	struct cfg_cidr *cidrs; /**< at least one, unless @mmdb is set */
 	size_t n_cidrs;
+	struct cfg_domain *allow; /**< overrides for this network, on top of its group's */
+	size_t n_allow;
+	struct cfg_domain *deny;
+	size_t n_deny;
+	/* A subscriber database (ISPs): ranges → {group, network id, province}. */
+	char *mmdb; /**< absolute path, or NULL for a CIDR network */
+	char *group_field; /**< record field holding the group (default "group") */
+	char *id_field; /**< record field holding the network id (default "network_id") */
+	char *province_field; /**< optional record field holding the province, or NULL */
 	unsigned line; /**< where it was defined, for `explain` */
 };
 
@@ -62,6 +125,7 @@ struct cfg_server {
 	char *state_dir; /**< default /var/lib/lanhmanh */
 	char *control_socket; /**< default /run/lanhmanh/control.sock */
 	char *log_level; /**< error|warning|notice|info|debug, default info */
+	char *timezone; /**< zone of schedules and reports, default "Asia/Ho_Chi_Minh" */
 	/* Extensions beyond DESIGN.md's schema, all optional: */
 	uint32_t tcp_idle_timeout_ms; /**< tcp_idle_timeout, default 10 s */
 	uint32_t tcp_max_connections; /**< tcp_max_connections, whole daemon, default 1000 */
@@ -125,6 +189,20 @@ struct cfg_list {
 
 #define CFG_MAX_CATEGORIES 32
 
+/** Bits of the built-in categories; site-defined ones take the next free bits. */
+enum cfg_category {
+	CFG_CAT_NATIONAL = 0, /**< the authority's list: mandatory for every client */
+	CFG_CAT_ADULT,
+	CFG_CAT_GAMBLING,
+	CFG_CAT_VIOLENCE,
+	CFG_CAT_DRUGS,
+	CFG_CAT_GAMES,
+	CFG_CAT_SOCIAL,
+	CFG_CAT_PROXY_VPN_DOH, /**< bypass tools: proxies, VPNs, public DoH/DoT resolvers */
+	CFG_CAT_MALWARE,
+	CFG_CAT_BUILTIN_COUNT
+};
+
 /** A whole configuration file. Immutable once loaded. */
 struct cfg_root {
 	char *path; /**< file it came from */
@@ -134,6 +212,8 @@ struct cfg_root {
 	struct cfg_sinkhole sinkhole;
 	struct cfg_list *lists;
 	size_t n_lists;
+	struct cfg_group *groups; /**< in file order */
+	size_t n_groups;
 	/** Category names by bit: the built-in ones first (national = 0, adult, gambling,
 	 * violence, drugs, games, social, proxy_vpn_doh, malware), then site-defined ones in order
 	 * of first use; NULL for unused bits. Owned. */
@@ -180,6 +260,22 @@ int cfg_load_buffer(const char *name, const char *text, size_t len, struct cfg_r
 
 /** Name of category bit @bit in @cfg, or NULL when unused. */
 const char *cfg_category_name(const struct cfg_root *cfg, unsigned bit);
+
+/** Name of preset @p ("mam_non" …), "" for CFG_PRESET_NONE. */
+const char *cfg_preset_name(enum cfg_preset p);
+
+/** Categories preset @p blocks (bit n: category n; national included); for CFG_PRESET_MAM_NON
+ * every bit, so that site-defined categories are blocked too. */
+uint32_t cfg_preset_categories(enum cfg_preset p);
+
+/** Safe search of preset @p. */
+enum cfg_safe_search cfg_preset_safe_search(enum cfg_preset p);
+
+/** Parse a preset name; -1 when unknown. */
+int cfg_preset_parse(const char *name);
+
+/** The group named @name in @cfg, or NULL. */
+const struct cfg_group *cfg_group_find(const struct cfg_root *cfg, const char *name);
 
 /** Free @cfg (NULL is fine); returns NULL. */
 struct cfg_root *cfg_free(struct cfg_root *cfg);

@@ -8,7 +8,7 @@
  *   bits 0-1: the format (domains, hosts, adblock, rpz);
  *   bit 2:    RPZ only: the caller gives the zone ("rpz.example.vn.") instead of the file;
  *   bit 3:    a small builder (16 entries), to reach CORE_ELIMIT in the middle of a parse.
- * The text is also normalised as one name with bl_name_from_text(), and the result checked.
+ * The text is also normalised as one name with core_dname_from_text(), and the result checked.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -18,6 +18,7 @@
 #include "blocklists/parse.h"
 #include "blocklists/set.h"
 #include "core/assert.h"
+#include "core/dname.h"
 #include "core/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,7 +34,7 @@ static const char *const names[] = {
 	"localhost",
 };
 
-/* A wire name from bl_name_from_text(): labels of [a-z0-9_-*] of 1-63 bytes, then the root. */
+/* A wire name from core_dname_from_text(): labels of [a-z0-9_-*] of 1-63 bytes, then the root. */
 static void check_wire(const uint8_t *w, size_t len)
 {
 	size_t pos = 0;
@@ -102,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			size_t k;
 
-			n = bl_name_from_text(names[i], strlen(names[i]), wire, &why);
+			n = core_dname_from_text(names[i], strlen(names[i]), wire, &why);
 			core_require(n > 0);
 			k = bl_set_lookup(set, wire, n, m, 8);
 			for (size_t j = 0; j < k && j < 8; j++) {
@@ -117,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bl_parse_report_clear(&r);
 	bl_builder_free(b);
 
-	n = bl_name_from_text((const char *)data + 1, size - 1, wire, &why);
+	n = core_dname_from_text((const char *)data + 1, size - 1, wire, &why);
 	if (n > 0)
 		check_wire(wire, n);
 	else

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "blocklists/parse.h"
+#include "core/dname.h"
 #include "blocklists/set.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -65,7 +66,7 @@ static size_t look(const struct bl_set *set, const char *text, struct bl_match *
 {
 	uint8_t w[255];
 	const char *why = NULL;
-	size_t n = bl_name_from_text(text, strlen(text), w, &why);
+	size_t n = core_dname_from_text(text, strlen(text), w, &why);
 
 	assert_true(n > 0);
 	return bl_set_lookup(set, w, n, m, MAXM);
@@ -132,7 +133,7 @@ static void expect_name(const char *text, const char *want)
 {
 	uint8_t got[255], exp[255];
 	const char *why = NULL;
-	size_t n = bl_name_from_text(text, strlen(text), got, &why);
+	size_t n = core_dname_from_text(text, strlen(text), got, &why);
 	size_t m = wire(want, exp);
 
 	if (n == 0)
@@ -146,7 +147,7 @@ static void expect_bad_name(const char *text, size_t len, const char *why_part)
 	uint8_t out[255];
 	const char *why = NULL;
 
-	assert_int_equal(bl_name_from_text(text, len, out, &why), 0);
+	assert_int_equal(core_dname_from_text(text, len, out, &why), 0);
 	assert_non_null(why);
 	if (!strstr(why, why_part))
 		print_error("'%s': '%s', wanted '%s'\n", text, why, why_part);
@@ -192,7 +193,7 @@ static void test_names(void **state)
 		uint8_t out[255];
 		const char *why;
 
-		assert_int_equal(bl_name_from_text(name253, 253, out, &why), 255);
+		assert_int_equal(core_dname_from_text(name253, 253, out, &why), 255);
 	}
 	expect_bad_name("", 0, "empty name");
 	expect_bad_name(".", 1, "root");

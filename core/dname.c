@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/*
- * Name normalisation for the list parsers: presentation text (ASCII or UTF-8) to lower-case
- * wire form. ASCII names take a table-driven fast path; a label with a byte >= 0x80 goes through
- * libidn2 (UTS #46 mapping with NFC, non-transitional IDNA2008), which case-folds it and gives
- * its xn-- form.
- */
+/* Domain names typed by people to wire form and back (see dname.h). */
 #include <idn2.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "blocklists/parse_impl.h"
+#include "core/dname.h"
 
 /* Byte classes of a label. */
 enum {
@@ -29,11 +24,11 @@ static const uint8_t byte_class[256] = {
 };
 
 #define LABEL_MAX 63
-#define WIRE_MAX 255
+#define WIRE_MAX CORE_DNAME_WIRE_MAX
 /* UTF-8 text longer than this cannot fit 253 characters once converted. */
 #define IDN_TEXT_MAX 1024
 
-static size_t fail(struct bl_name_error *err, const char *why, size_t pos, bool bad_char)
+static size_t fail(struct core_dname_error *err, const char *why, size_t pos, bool bad_char)
 {
 	err->why = why;
 	err->pos = pos;
@@ -46,7 +41,7 @@ static size_t fail(struct bl_name_error *err, const char *why, size_t pos, bool 
  * errors. @return 0, 1 when a byte >= 0x80 is seen (the label is an IDN), -1 with @err filled.
  */
 static int label_ascii(const uint8_t *s, size_t n, uint8_t *out, size_t base,
-		       struct bl_name_error *err)
+		       struct core_dname_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
@@ -131,7 +126,7 @@ static size_t separator_len(const uint8_t *s, size_t n)
 
 /* The slow path: @s has UTF-8 somewhere. Labels are converted one by one. */
 static size_t name_idn(const uint8_t *s, size_t len, uint8_t out[WIRE_MAX],
-		       struct bl_name_error *err)
+		       struct core_dname_error *err)
 {
 	char label[IDN_TEXT_MAX + 1];
 	size_t o = 0, pos = 0;
@@ -195,7 +190,7 @@ static size_t name_idn(const uint8_t *s, size_t len, uint8_t out[WIRE_MAX],
 	return o;
 }
 
-size_t bl_name_parse(const char *text, size_t len, uint8_t out[WIRE_MAX], struct bl_name_error *err)
+size_t core_dname_parse(const char *text, size_t len, uint8_t out[WIRE_MAX], struct core_dname_error *err)
 {
 	const uint8_t *s = (const uint8_t *)text;
 	size_t o = 0, pos = 0;
@@ -238,17 +233,17 @@ size_t bl_name_parse(const char *text, size_t len, uint8_t out[WIRE_MAX], struct
 	return o;
 }
 
-size_t bl_name_from_text(const char *text, size_t len, uint8_t out[WIRE_MAX], const char **why)
+size_t core_dname_from_text(const char *text, size_t len, uint8_t out[WIRE_MAX], const char **why)
 {
-	struct bl_name_error err;
-	size_t n = bl_name_parse(text, len, out, &err);
+	struct core_dname_error err;
+	size_t n = core_dname_parse(text, len, out, &err);
 
 	if (n == 0 && why)
 		*why = err.why;
 	return n;
 }
 
-size_t bl_name_to_text(const uint8_t *wire, size_t len, char *out, size_t cap)
+size_t core_dname_to_text(const uint8_t *wire, size_t len, char *out, size_t cap)
 {
 	size_t pos = 0, o = 0;
 
