@@ -28,12 +28,12 @@ enum {
 };
 
 #define LATER \
-	"is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists)"
+	"is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists, groups)"
 
 static const struct cfg_key top_keys[TOP_COUNT] = {
-	[TOP_SERVER] = {"server", NULL},      [TOP_NETWORKS] = {"networks", NULL},
-	[TOP_SINKHOLE] = {"sinkhole", NULL},  [TOP_LISTS] = {"lists", NULL},
-	[TOP_GROUPS] = {"groups", LATER},     [TOP_COMPLIANCE] = {"compliance", LATER},
+	[TOP_SERVER] = {"server", NULL},     [TOP_NETWORKS] = {"networks", NULL},
+	[TOP_SINKHOLE] = {"sinkhole", NULL}, [TOP_LISTS] = {"lists", NULL},
+	[TOP_GROUPS] = {"groups", NULL},     [TOP_COMPLIANCE] = {"compliance", LATER},
 };
 
 static void free_network(struct cfg_network *n)
@@ -42,6 +42,20 @@ static void free_network(struct cfg_network *n)
 	core_free(n->id);
 	core_free(n->group);
 	core_free(n->cidrs);
+	cfg_domains_free(n->allow, n->n_allow);
+	cfg_domains_free(n->deny, n->n_deny);
+	core_free(n->mmdb);
+	core_free(n->group_field);
+	core_free(n->id_field);
+	core_free(n->province_field);
+}
+
+static void free_group(struct cfg_group *g)
+{
+	core_free(g->name);
+	cfg_domains_free(g->allow, g->n_allow);
+	cfg_domains_free(g->deny, g->n_deny);
+	core_free(g->schedules);
 }
 
 struct cfg_root *cfg_free(struct cfg_root *cfg)
@@ -55,6 +69,7 @@ struct cfg_root *cfg_free(struct cfg_root *cfg)
 	core_free(cfg->server.state_dir);
 	core_free(cfg->server.control_socket);
 	core_free(cfg->server.log_level);
+	core_free(cfg->server.timezone);
 	for (size_t i = 0; cfg->networks && i < cfg->n_networks; i++)
 		free_network(&cfg->networks[i]);
 	core_free(cfg->networks);
@@ -67,6 +82,9 @@ struct cfg_root *cfg_free(struct cfg_root *cfg)
 		core_free(cfg->lists[i].origin);
 	}
 	core_free(cfg->lists);
+	for (size_t i = 0; cfg->groups && i < cfg->n_groups; i++)
+		free_group(&cfg->groups[i]);
+	core_free(cfg->groups);
 	for (size_t i = 0; i < CFG_MAX_CATEGORIES; i++)
 		core_free(cfg->categories[i]);
 	core_free(cfg);
@@ -169,6 +187,10 @@ static void load_top(struct cfg_ctx *ctx, yaml_node_t *top)
 	cfg_networks_load(ctx, kv[TOP_NETWORKS].key, kv[TOP_NETWORKS].value);
 	cfg_sinkhole_load(ctx, kv[TOP_SINKHOLE].key, kv[TOP_SINKHOLE].value);
 	cfg_lists_load(ctx, kv[TOP_LISTS].key, kv[TOP_LISTS].value);
+	/* groups name categories, which the lists define; networks name groups */
+	cfg_groups_load(ctx, kv[TOP_GROUPS].key, kv[TOP_GROUPS].value);
+	if (!ctx->oom)
+		cfg_networks_check_groups(ctx);
 }
 
 /* A second document ("---") would be silently ignored; refuse it. */

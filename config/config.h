@@ -90,7 +90,9 @@ struct cfg_group {
 struct cfg_network {
 	char *name; /**< display name (UTF-8); for an mmdb entry, defaults to the file name */
 	char *id; /**< network id for reports ("79-TH-0001"); defaults to name; NULL for mmdb */
-	char *group; /**< group name (a `groups:` key or a preset name), or NULL */
+	char *group; /**< group name (a `groups:` key or a preset name), or NULL; for an mmdb
+		      *   entry, the group of records whose own group is not a known one */
+	unsigned group_line, group_column; /**< where @group was written (0 when absent) */
 	struct cfg_cidr *cidrs; /**< at least one, unless @mmdb is set */
 	size_t n_cidrs;
 	struct cfg_domain *allow; /**< overrides for this network, on top of its group's */
@@ -125,7 +127,9 @@ struct cfg_server {
 	char *state_dir; /**< default /var/lib/lanhmanh */
 	char *control_socket; /**< default /run/lanhmanh/control.sock */
 	char *log_level; /**< error|warning|notice|info|debug, default info */
-	char *timezone; /**< zone of schedules and reports, default "Asia/Ho_Chi_Minh" */
+	/** zone of schedules and reports, a name under /usr/share/zoneinfo; NULL when not
+	 * given, which means "Asia/Ho_Chi_Minh" (pol_clock_init() takes NULL as that) */
+	char *timezone;
 	/* Extensions beyond DESIGN.md's schema, all optional: */
 	uint32_t tcp_idle_timeout_ms; /**< tcp_idle_timeout, default 10 s */
 	uint32_t tcp_max_connections; /**< tcp_max_connections, whole daemon, default 1000 */

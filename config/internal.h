@@ -119,6 +119,17 @@ bool cfg_map_get(struct cfg_ctx *ctx, yaml_node_t *map, const char *what,
 void cfg_map_report_future(struct cfg_ctx *ctx, const struct cfg_key *keys, size_t n_keys,
 			   const struct cfg_kv *kv);
 
+/**
+ * The name of @names (@n of them, NULL entries skipped) closest to @name when it is close enough
+ * to be a likely typo of it (the rule of unknown keys' "did you mean"), or NULL.
+ */
+const char *cfg_suggest(const char *name, const char *const *names, size_t n);
+/**
+ * Write @names (@n of them, NULL entries skipped) into @buf as "a, b, c"; when they do not fit,
+ * the list ends with "..." after the last name that fits. @return @buf.
+ */
+const char *cfg_join(char *buf, size_t size, const char *const *names, size_t n);
+
 /** Parse a decimal number without sign; 0, CORE_EPARSE, or -ERANGE above UINT64_MAX. */
 int cfg_uint_parse(const char *s, uint64_t *out_value);
 /**
@@ -178,6 +189,27 @@ void cfg_networks_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 void cfg_sinkhole_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
 /** Load `lists:` (@node NULL when absent: no lists) into ctx->root; sets the categories. */
 void cfg_lists_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
+
+/** Load `groups:` (@node NULL when absent: no groups) into ctx->root; after the lists. */
+void cfg_groups_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
+/** Check that each network's group is a group of ctx->root or a preset; after the groups. */
+void cfg_networks_check_groups(struct cfg_ctx *ctx);
+
+/* domains.c: the allow/deny lists of groups and networks */
+
+/** At most this many names in one allow or deny list. */
+#define CFG_DOMAINS_MAX 10000
+
+/**
+ * Load the `allow:` and `deny:` values @allow and @deny (each NULL when absent; a list of names
+ * or a single one) under the current path into new arrays. A repeat within a list is warned
+ * about and dropped; a name in both lists is an error.
+ */
+void cfg_load_allow_deny(struct cfg_ctx *ctx, yaml_node_t *allow, yaml_node_t *deny,
+			 struct cfg_domain **out_allow, size_t *out_n_allow,
+			 struct cfg_domain **out_deny, size_t *out_n_deny);
+/** Free the @n names of @v and @v itself (NULL is fine). */
+void cfg_domains_free(struct cfg_domain *v, size_t n);
 
 /* resolv.c */
 

@@ -10,32 +10,36 @@
 
 /* Longest name or id, in bytes (a Vietnamese name takes up to 3 bytes per letter). */
 #define TEXT_MAX 512
-/* Longest group name. */
+/* Longest group name, and longest record field name of an mmdb entry. */
 #define GROUP_MAX 63
+#define FIELD_MAX 63
 
-#define MMDB_LATER "belongs to mmdb networks, which are not supported by this version yet"
+#define DEFAULT_GROUP_FIELD "group"
+#define DEFAULT_ID_FIELD "network_id"
+
+#define MMDB_ONLY \
+	"is for subscriber databases ('mmdb:') only; remove it, or use 'mmdb:' instead of 'cidr:'"
 
 enum {
 	N_NAME,
 	N_ID,
 	N_CIDR,
 	N_GROUP,
+	N_ALLOW,
+	N_DENY,
 	N_MMDB,
 	N_GROUP_FIELD,
 	N_ID_FIELD,
+	N_PROVINCE_FIELD,
 	N_COUNT,
 };
 
 static const struct cfg_key network_keys[N_COUNT] = {
-	[N_NAME] = {"name", NULL},
-	[N_ID] = {"id", NULL},
-	[N_CIDR] = {"cidr", NULL},
-	[N_GROUP] = {"group", NULL},
-	[N_MMDB] =
-		{"mmdb",
-		 "networks (subscriber databases) are not supported by this version yet; list the address ranges with 'name' and 'cidr' instead"},
-	[N_GROUP_FIELD] = {"group_field", MMDB_LATER},
-	[N_ID_FIELD] = {"id_field", MMDB_LATER},
+	[N_NAME] = {"name", NULL},	   [N_ID] = {"id", NULL},
+	[N_CIDR] = {"cidr", NULL},	   [N_GROUP] = {"group", NULL},
+	[N_ALLOW] = {"allow", NULL},	   [N_DENY] = {"deny", NULL},
+	[N_MMDB] = {"mmdb", NULL},	   [N_GROUP_FIELD] = {"group_field", NULL},
+	[N_ID_FIELD] = {"id_field", NULL}, [N_PROVINCE_FIELD] = {"province_field", NULL},
 };
 
 /* Where the parts of one network were written, for the checks across networks. */
@@ -43,6 +47,7 @@ struct network_src {
 	yaml_node_t *name;
 	yaml_node_t *id;   /* NULL: the id is the name */
 	yaml_node_t *cidr; /* the `cidr:` value: a list, or a single string */
+	yaml_node_t *mmdb; /* the `mmdb:` value */
 };
 
 /* A name or id: non-empty UTF-8 text without control characters. */
@@ -80,10 +85,10 @@ static char *get_text(struct cfg_ctx *ctx, yaml_node_t *node, const char *exampl
 	return copy;
 }
 
-static char *get_group(struct cfg_ctx *ctx, yaml_node_t *node)
+static char *get_group(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_network *net)
 {
 	static const char *const expected =
-		"a group name of lower-case letters, digits and '_' such as tieu_hoc";
+		"a group name of lower-case letters, digits, '_' and '-' such as tieu_hoc";
 	char q[CFG_QUOTE_MAX];
 	const char *s = cfg_scalar(ctx, node, expected);
 	size_t len;
@@ -93,7 +98,7 @@ static char *get_group(struct cfg_ctx *ctx, yaml_node_t *node)
 		return NULL;
 	len = strlen(s);
 	if (len == 0 || len > GROUP_MAX ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") != len) {
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len) {
 		cfg_error(ctx, node,
 			  "'%s' is not a valid group name; expected %s (at most %d characters)",
 			  cfg_quote(s, q, sizeof(q)), expected, GROUP_MAX);
@@ -102,7 +107,40 @@ static char *get_group(struct cfg_ctx *ctx, yaml_node_t *node)
 	copy = core_strdup(s);
 	if (!copy)
 		ctx->oom = true;
+	/* the group is looked up once `groups:` is loaded (cfg_networks_check_groups) */
+	net->group_line = (unsigned)node->start_mark.line + 1;
+	net->group_column = (unsigned)node->start_mark.column + 1;
 	return copy;
+}
+
+/* A record field name of an mmdb entry, or @def when @node is absent. */
+static void load_field(struct cfg_ctx *ctx, yaml_node_t *node, const char *key, const char *def,
+		       char **out)
+{
+	size_t mark;
+	const char *s;
+	char q[CFG_QUOTE_MAX];
+
+	if (!node || cfg_node_is_null(node)) {
+		if (def && !(*out = core_strdup(def)))
+			ctx->oom = true;
+		return;
+	}
+	mark = cfg_path_push_key(ctx, key);
+	s = cfg_scalar(ctx, node, "a field name of the database's records such as network_id");
+	if (s && (s[0] == '\0' || strlen(s) > FIELD_MAX ||
+		  strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+			  strlen(s))) {
+		cfg_error(
+			ctx, node,
+			"'%s' is not a field name; expected letters, digits, '_', '-' and '.' such as network_id (at most %d characters)",
+			cfg_quote(s, q, sizeof(q)), FIELD_MAX);
+	} else if (s) {
+		*out = core_strdup(s);
+		if (!*out)
+			ctx->oom = true;
+	}
+	cfg_path_pop(ctx, mark);
 }
 
 /* The item @i of a `cidr:` value: the value itself when it is a single string. */
@@ -191,9 +229,59 @@ static void load_cidrs(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_networ
 	}
 }
 
+/* An entry with `mmdb:`: a subscriber database (cidr, id, allow and deny are refused). */
+static void load_mmdb_network(struct cfg_ctx *ctx, yaml_node_t *node, const struct cfg_kv *kv,
+			      struct cfg_network *net, struct network_src *src)
+{
+	static const int refused[] = {N_CIDR, N_ID, N_ALLOW, N_DENY};
+	static const char *const why[] = {
+		[N_CIDR] =
+			"'cidr' and 'mmdb' cannot be used together: an entry is either address ranges or a subscriber database; make them two entries",
+		[N_ID] =
+			"'id' is not used with 'mmdb': each subscriber's network id comes from the record field named by 'id_field'",
+		[N_ALLOW] =
+			"'allow' is not used with 'mmdb': subscribers get the allow and deny of their group; put the names under 'groups:'",
+		[N_DENY] =
+			"'deny' is not used with 'mmdb': subscribers get the allow and deny of their group; put the names under 'groups:'",
+	};
+	size_t mark;
+
+	(void)node;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (kv[refused[i]].key)
+			cfg_error(ctx, kv[refused[i]].key, "%s", why[refused[i]]);
+	}
+	mark = cfg_path_push_key(ctx, "mmdb");
+	src->mmdb = kv[N_MMDB].value;
+	cfg_load_path(ctx, kv[N_MMDB].value, "/var/lib/lanhmanh/subscribers.mmdb", 0, &net->mmdb);
+	cfg_path_pop(ctx, mark);
+	if (kv[N_NAME].value && !cfg_node_is_null(kv[N_NAME].value)) {
+		mark = cfg_path_push_key(ctx, "name");
+		src->name = kv[N_NAME].value;
+		net->name = get_text(ctx, kv[N_NAME].value, "\"Thuê bao FTTH\"");
+		cfg_path_pop(ctx, mark);
+	} else if (net->mmdb) {
+		/* the file's base name, which is what people will recognise in `explain` */
+		const char *slash = strrchr(net->mmdb, '/');
+		net->name = core_strdup(slash[1] ? slash + 1 : net->mmdb);
+		if (!net->name)
+			ctx->oom = true;
+	}
+	load_field(ctx, kv[N_GROUP_FIELD].value, "group_field", DEFAULT_GROUP_FIELD,
+		   &net->group_field);
+	load_field(ctx, kv[N_ID_FIELD].value, "id_field", DEFAULT_ID_FIELD, &net->id_field);
+	load_field(ctx, kv[N_PROVINCE_FIELD].value, "province_field", NULL, &net->province_field);
+	if (kv[N_GROUP].value && !cfg_node_is_null(kv[N_GROUP].value)) {
+		mark = cfg_path_push_key(ctx, "group");
+		net->group = get_group(ctx, kv[N_GROUP].value, net);
+		cfg_path_pop(ctx, mark);
+	}
+}
+
 static void load_network(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_network *net,
 			 struct network_src *src)
 {
+	static const int mmdb_only[] = {N_GROUP_FIELD, N_ID_FIELD, N_PROVINCE_FIELD};
 	struct cfg_kv kv[N_COUNT];
 	size_t mark;
 
@@ -201,12 +289,15 @@ static void load_network(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_netw
 			 N_COUNT, kv))
 		return;
 	net->line = (unsigned)node->start_mark.line + 1;
-	if (kv[N_MMDB].key) {
-		/* one clear error for the entry, not one per missing or foreign key */
-		cfg_error(ctx, kv[N_MMDB].key, "'mmdb' %s", network_keys[N_MMDB].future);
+	if (kv[N_MMDB].value && !cfg_node_is_null(kv[N_MMDB].value)) {
+		load_mmdb_network(ctx, node, kv, net, src);
 		return;
 	}
-	cfg_map_report_future(ctx, network_keys, N_COUNT, kv);
+	for (size_t i = 0; i < sizeof(mmdb_only) / sizeof(mmdb_only[0]); i++) {
+		if (kv[mmdb_only[i]].key)
+			cfg_error(ctx, kv[mmdb_only[i]].key, "'%s' " MMDB_ONLY,
+				  network_keys[mmdb_only[i]].name);
+	}
 
 	if (!kv[N_NAME].value)
 		cfg_error(
@@ -215,7 +306,7 @@ static void load_network(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_netw
 	if (!kv[N_CIDR].value || cfg_node_is_null(kv[N_CIDR].value))
 		cfg_error(
 			ctx, kv[N_CIDR].key ? kv[N_CIDR].key : node,
-			"missing 'cidr'; every network needs its address ranges, e.g. cidr: [\"10.1.0.0/16\"]");
+			"missing 'cidr'; every network needs its address ranges, e.g. cidr: [\"10.1.0.0/16\"] (or a subscriber database, e.g. mmdb: /var/lib/lanhmanh/subscribers.mmdb)");
 
 	if (kv[N_NAME].value) {
 		mark = cfg_path_push_key(ctx, "name");
@@ -241,8 +332,37 @@ static void load_network(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_netw
 	}
 	if (kv[N_GROUP].value && !cfg_node_is_null(kv[N_GROUP].value)) {
 		mark = cfg_path_push_key(ctx, "group");
-		net->group = get_group(ctx, kv[N_GROUP].value);
+		net->group = get_group(ctx, kv[N_GROUP].value, net);
 		cfg_path_pop(ctx, mark);
+	}
+	if (!ctx->oom)
+		cfg_load_allow_deny(ctx, kv[N_ALLOW].value, kv[N_DENY].value, &net->allow,
+				    &net->n_allow, &net->deny, &net->n_deny);
+}
+
+/* Two entries reading one database would give its subscribers two owners. */
+static void check_unique_mmdb(struct cfg_ctx *ctx, const struct network_src *src)
+{
+	const struct cfg_root *root = ctx->root;
+
+	for (size_t i = 0; i < root->n_networks; i++) {
+		const struct cfg_network *n = &root->networks[i];
+		size_t mark;
+
+		if (!n->mmdb)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			if (!root->networks[j].mmdb || strcmp(root->networks[j].mmdb, n->mmdb) != 0)
+				continue;
+			mark = cfg_path_push_index(ctx, i);
+			cfg_path_push_key(ctx, "mmdb");
+			cfg_error(
+				ctx, src[i].mmdb,
+				"'%s' is already used by networks[%zu] (line %u); list each subscriber database once",
+				n->mmdb, j, root->networks[j].line);
+			cfg_path_pop(ctx, mark);
+			break;
+		}
 	}
 }
 
@@ -433,7 +553,56 @@ void cfg_networks_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 	}
 	check_unique_ids(ctx, src);
 	check_unique_cidrs(ctx, src);
+	check_unique_mmdb(ctx, src);
 out:
 	core_free(src);
+	cfg_path_pop(ctx, base);
+}
+
+void cfg_networks_check_groups(struct cfg_ctx *ctx)
+{
+	const struct cfg_root *root = ctx->root;
+	size_t base = cfg_path_push_key(ctx, "networks");
+	const char **names = NULL;
+	size_t n_names = 0;
+
+	for (size_t i = 0; i < root->n_networks; i++) {
+		const struct cfg_network *net = &root->networks[i];
+		char q[CFG_QUOTE_MAX], hint[CFG_QUOTE_MAX + 32], known[512];
+		const char *close;
+		size_t mark;
+
+		if (!net->group || cfg_group_find(root, net->group) ||
+		    cfg_preset_parse(net->group) >= 0)
+			continue;
+		if (!names) {
+			/* the groups of `groups:`, then the presets not redefined there */
+			names = core_calloc(root->n_groups + CFG_PRESET_COUNT, sizeof(*names));
+			if (!names) {
+				ctx->oom = true;
+				break;
+			}
+			for (size_t g = 0; g < root->n_groups; g++)
+				names[n_names++] = root->groups[g].name;
+			for (int p = CFG_PRESET_NONE + 1; p < CFG_PRESET_COUNT; p++) {
+				const char *pn = cfg_preset_name((enum cfg_preset)p);
+				if (!cfg_group_find(root, pn))
+					names[n_names++] = pn;
+			}
+		}
+		close = cfg_suggest(net->group, names, n_names);
+		hint[0] = '\0';
+		if (close)
+			snprintf(hint, sizeof(hint), " (did you mean '%s'?)", close);
+		mark = cfg_path_push_index(ctx, i);
+		cfg_path_push_key(ctx, "group");
+		cfg_diag_add(
+			ctx, false, ctx->file, net->group_line, net->group_column, ctx->path,
+			"unknown group '%s'%s; expected a group of 'groups:' or a preset, one of: %s",
+			cfg_quote(net->group, q, sizeof(q)), hint,
+			cfg_join(known, sizeof(known), names, n_names));
+		cfg_path_pop(ctx, mark);
+	}
+	core_free(names);
 	cfg_path_pop(ctx, base);
 }

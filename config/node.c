@@ -102,6 +102,15 @@ static size_t edit_distance(const char *a, const char *b)
 	return d[la][lb];
 }
 
+/* @best at @best_d edits from what was written: close enough to be a likely typo? */
+static const char *close_enough(const char *best, size_t best_d)
+{
+	/* at most 2 edits, and fewer than half the letters of the known name */
+	if (best && best_d <= 2 && best_d * 2 < strlen(best))
+		return best;
+	return NULL;
+}
+
 /* The known key closest to @name, if it is close enough to be a likely typo. */
 static const char *suggest(const char *name, const struct cfg_key *keys, size_t n_keys)
 {
@@ -115,10 +124,53 @@ static const char *suggest(const char *name, const struct cfg_key *keys, size_t 
 			best = keys[i].name;
 		}
 	}
-	/* at most 2 edits, and fewer than half the letters of the key */
-	if (best && best_d <= 2 && best_d * 2 < strlen(best))
-		return best;
-	return NULL;
+	return close_enough(best, best_d);
+}
+
+const char *cfg_suggest(const char *name, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = SIZE_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		size_t d = edit_distance(name, names[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	return close_enough(best, best_d);
+}
+
+const char *cfg_join(char *buf, size_t size, const char *const *names, size_t n)
+{
+	size_t o = 0;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+
+		if (!names[i])
+			continue;
+		len = strlen(names[i]);
+		/* room for ", ", the name, and a later ", ..." and the NUL */
+		if (o + 2 + len + 5 >= size) {
+			if (o + 6 <= size)
+				memcpy(buf + o, o ? ", ..." : "...", (o ? 5 : 3) + 1);
+			break;
+		}
+		if (o) {
+			memcpy(buf + o, ", ", 2);
+			o += 2;
+		}
+		memcpy(buf + o, names[i], len + 1);
+		o += len;
+	}
+	return buf;
 }
 
 static void unknown_key(struct cfg_ctx *ctx, yaml_node_t *key, const char *name,

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The `server:` section: listeners, upstreams, cache and daemon settings. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "config/internal.h"
 #include "core/alloc.h"
@@ -19,6 +22,8 @@
 #define DEFAULT_STATE_DIR "/var/lib/lanhmanh"
 #define DEFAULT_CONTROL_SOCKET "/run/lanhmanh/control.sock"
 #define DEFAULT_LOG_LEVEL "info"
+#define ZONEINFO_DIR "/usr/share/zoneinfo"
+#define ZONE_NAME_MAX 255
 
 enum {
 	S_LISTEN,
@@ -31,6 +36,7 @@ enum {
 	S_STATE_DIR,
 	S_CONTROL_SOCKET,
 	S_LOG_LEVEL,
+	S_TIMEZONE,
 	S_TCP_IDLE_TIMEOUT,
 	S_TCP_MAX_CONNECTIONS,
 	S_UPSTREAM_TIMEOUT,
@@ -51,6 +57,7 @@ static const struct cfg_key server_keys[S_COUNT] = {
 	[S_STATE_DIR] = {"state_dir", NULL},
 	[S_CONTROL_SOCKET] = {"control_socket", NULL},
 	[S_LOG_LEVEL] = {"log_level", NULL},
+	[S_TIMEZONE] = {"timezone", NULL},
 	[S_TCP_IDLE_TIMEOUT] = {"tcp_idle_timeout", NULL},
 	[S_TCP_MAX_CONNECTIONS] = {"tcp_max_connections", NULL},
 	[S_UPSTREAM_TIMEOUT] = {"upstream_timeout", NULL},
@@ -336,6 +343,72 @@ static void load_log_level(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_se
 		ctx->oom = true;
 }
 
+/* Relative path of components of [A-Za-z0-9._+-], none starting with '.' (so no "." or ".."):
+ * the rule of the policy's clock (policy/tzfile.c), which opens the same file. */
+static bool zone_name_ok(const char *name)
+{
+	const char *comp = name;
+
+	if (!*name || strlen(name) > ZONE_NAME_MAX)
+		return false;
+	for (const char *p = name;; p++) {
+		if (*p == '/' || !*p) {
+			if (p == comp || *comp == '.')
+				return false;
+			if (!*p)
+				return true;
+			comp = p + 1;
+			continue;
+		}
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '+' || *p == '-'))
+			return false;
+	}
+}
+
+/* Is @path a TZif file? zoneinfo also holds tables (zone.tab, leapseconds) that are no zone. */
+static bool is_tzif(const char *path)
+{
+	char magic[4];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
+	do {
+		n = read(fd, magic, sizeof(magic));
+	} while (n < 0 && errno == EINTR);
+	close(fd);
+	return n == (ssize_t)sizeof(magic) && memcmp(magic, "TZif", sizeof(magic)) == 0;
+}
+
+/* The zone is checked now so that a typo is an error here, not a silent UTC at run time. */
+static void load_timezone(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_server *srv)
+{
+	static const char *const expected = "a name from " ZONEINFO_DIR " such as Asia/Ho_Chi_Minh";
+	char q[CFG_QUOTE_MAX], path[sizeof(ZONEINFO_DIR) + ZONE_NAME_MAX + 1];
+	const char *s = cfg_scalar(ctx, node, expected);
+
+	if (!s)
+		return;
+	if (zone_name_ok(s)) {
+		snprintf(path, sizeof(path), "%s/%s", ZONEINFO_DIR, s);
+		if (is_tzif(path)) {
+			srv->timezone = core_strdup(s);
+			if (!srv->timezone)
+				ctx->oom = true;
+			return;
+		}
+	}
+	cfg_error(ctx, node, "unknown time zone '%s'; expected %s", cfg_quote(s, q, sizeof(q)),
+		  expected);
+}
+
 /* A duration within @spec; false after an error. */
 bool cfg_get_duration(struct cfg_ctx *ctx, yaml_node_t *node, const struct cfg_duration_spec *spec,
 		      uint64_t *out_ms)
@@ -542,6 +615,9 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 			break;
 		case S_LOG_LEVEL:
 			load_log_level(ctx, val, srv);
+			break;
+		case S_TIMEZONE:
+			load_timezone(ctx, val, srv);
 			break;
 		case S_TCP_IDLE_TIMEOUT:
 			if (cfg_get_duration(ctx, val, &tcp_idle_spec, &v))

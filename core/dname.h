@@ -3,7 +3,7 @@
  * Domain names typed by people (list files, the config's allow/deny entries) to lower-case wire
  * form, and back. ASCII names take a table-driven fast path; a label with a byte >= 0x80 goes
  * through libidn2 (UTS #46 mapping with NFC, non-transitional IDNA2008), which case-folds it and
- * gives its xn-- form, so "Hỏi-Đáp.VN" and "xn--hi-p-qua9b5e.vn" are the same entry.
+ * gives its xn-- form, so "Hỏi-Đáp.VN" and "xn--hi-p-7na10aw15p.vn" are the same entry.
  */
 #pragma once
 

@@ -236,16 +236,16 @@ static void test_unknown_keys(void **state)
 {
 	expect_diags(
 		"server:\n  forwarders: [192.0.2.53]\n  listn: [\"127.0.0.1:53\"]\n" ONE_NETWORK,
-		"test.yaml:3:3: error: server: unknown key 'listn' (did you mean 'listen'?); expected one of: listen, workers, mode, forwarders, root_hints, dnssec, cache_size, state_dir, control_socket, log_level, tcp_idle_timeout, tcp_max_connections, upstream_timeout, serve_stale, cache_max_ttl, edns_buffer_size\n");
+		"test.yaml:3:3: error: server: unknown key 'listn' (did you mean 'listen'?); expected one of: listen, workers, mode, forwarders, root_hints, dnssec, cache_size, state_dir, control_socket, log_level, timezone, tcp_idle_timeout, tcp_max_connections, upstream_timeout, serve_stale, cache_max_ttl, edns_buffer_size\n");
 	expect_diags(
 		FORWARD ONE_NETWORK "severs: {}\n",
-		"test.yaml:5:1: error: unknown key 'severs' (did you mean 'server'?); expected one of: server, networks, sinkhole, lists\n");
+		"test.yaml:5:1: error: unknown key 'severs' (did you mean 'server'?); expected one of: server, networks, sinkhole, lists, groups\n");
 	expect_diags(
 		FORWARD ONE_NETWORK "upstream: {}\n",
-		"test.yaml:5:1: error: unknown key 'upstream'; expected one of: server, networks, sinkhole, lists\n");
+		"test.yaml:5:1: error: unknown key 'upstream'; expected one of: server, networks, sinkhole, lists, groups\n");
 	expect_diags(
 		FORWARD "networks:\n  - { name: LAN, cidr: 10.0.0.0/8, grup: thcs }\n",
-		"test.yaml:4:36: error: networks[0]: unknown key 'grup' (did you mean 'group'?); expected one of: name, id, cidr, group\n");
+		"test.yaml:4:36: error: networks[0]: unknown key 'grup' (did you mean 'group'?); expected one of: name, id, cidr, group, allow, deny, mmdb, group_field, id_field, province_field\n");
 }
 
 static void test_later_keys(void **state)
@@ -253,15 +253,7 @@ static void test_later_keys(void **state)
 	expect_diags(
 		FORWARD ONE_NETWORK "sinkhole:\n  ipv4: 10.10.10.10\ngroups: {}\nlists: []\n"
 				    "compliance:\n  interval: 5m\n",
-		"test.yaml:7:1: error: 'groups' is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists)\n"
-		"test.yaml:9:1: error: 'compliance' is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists)\n");
-	expect_diags(
-		FORWARD
-		"networks:\n"
-		"  - { mmdb: /var/lib/lanhmanh/subscribers.mmdb, group_field: group, id_field: network_id }\n"
-		"  - { name: x, cidr: 10.0.0.0/8, id_field: y }\n",
-		"test.yaml:4:7: error: networks[0]: 'mmdb' networks (subscriber databases) are not supported by this version yet; list the address ranges with 'name' and 'cidr' instead\n"
-		"test.yaml:5:34: error: networks[1]: 'id_field' belongs to mmdb networks, which are not supported by this version yet\n");
+		"test.yaml:9:1: error: 'compliance' is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists, groups)\n");
 }
 
 static void test_duplicate_keys(void **state)
@@ -300,7 +292,7 @@ static void test_wrong_types(void **state)
 		FORWARD "networks:\n  - { name: [a], cidr: [[10.0.0.0/8]], group: {} }\n",
 		"test.yaml:4:13: error: networks[0].name: expected a text such as \"Trường TH Lê Lợi\", got a list\n"
 		"test.yaml:4:25: error: networks[0].cidr[0]: expected a CIDR (an address and prefix length) such as 10.1.0.0/16 or 2001:db8::/32, got a list\n"
-		"test.yaml:4:47: error: networks[0].group: expected a group name of lower-case letters, digits and '_' such as tieu_hoc, got a mapping\n");
+		"test.yaml:4:47: error: networks[0].group: expected a group name of lower-case letters, digits, '_' and '-' such as tieu_hoc, got a mapping\n");
 	expect_diags(
 		"? [a]\n: 1\n",
 		"test.yaml:1:3: error: expected a key name, got a list\n"
@@ -428,7 +420,7 @@ static void test_cidrs(void **state)
 		"test.yaml:10:9: error: networks[0].cidr[4]: '2001:db8::/200' is not a CIDR (prefix length 0-128)\n"
 		"test.yaml:13:11: error: networks[1].cidr: '10.9.0.0/16' is already used by networks[0] (line 4); an address range can belong to one network only\n"
 		"test.yaml:14:22: error: networks[2].cidr: the list is empty; expected at least one CIDR such as 10.1.0.0/16\n"
-		"test.yaml:15:5: error: networks[3]: missing 'cidr'; every network needs its address ranges, e.g. cidr: [\"10.1.0.0/16\"]\n");
+		"test.yaml:15:5: error: networks[3]: missing 'cidr'; every network needs its address ranges, e.g. cidr: [\"10.1.0.0/16\"] (or a subscriber database, e.g. mmdb: /var/lib/lanhmanh/subscribers.mmdb)\n");
 }
 
 static void test_network_fields(void **state)
@@ -445,7 +437,7 @@ static void test_network_fields(void **state)
 		"test.yaml:4:5: error: networks[0]: missing 'name'; every network needs a name, e.g. name: \"Trường TH Lê Lợi\"\n"
 		"test.yaml:5:13: error: networks[1].name: the value is empty; expected a text such as \"Trường TH Lê Lợi\"\n"
 		"test.yaml:6:13: error: networks[2].name: contains a control character (such as a line break); expected a text such as \"Trường TH Lê Lợi\"\n"
-		"test.yaml:7:42: error: networks[3].group: 'Tiểu học' is not a valid group name; expected a group name of lower-case letters, digits and '_' such as tieu_hoc (at most 63 characters)\n"
+		"test.yaml:7:42: error: networks[3].group: 'Tiểu học' is not a valid group name; expected a group name of lower-case letters, digits, '_' and '-' such as tieu_hoc (at most 63 characters)\n"
 		"test.yaml:8:13: error: networks[4].name: network name 'X' is already used by networks[3] (line 7); give each network its own name, or a distinct 'id'\n"
 		"test.yaml:10:20: error: networks[6].id: network id '79-TH-1' is already used by networks[5] (line 9); ids must be unique because reports count per id\n"
 		"test.yaml:10:51: error: networks[6].cidr[1]: '10.7.0.0/16' is listed twice in this network; remove one\n");
@@ -605,7 +597,7 @@ static void test_long_values_are_cut(void **state)
 	snprintf(yaml, sizeof(yaml), FORWARD ONE_NETWORK "%s: 1\n", word);
 	snprintf(
 		expected, sizeof(expected),
-		"test.yaml:5:1: error: unknown key '%.96s...'; expected one of: server, networks, sinkhole, lists\n",
+		"test.yaml:5:1: error: unknown key '%.96s...'; expected one of: server, networks, sinkhole, lists, groups\n",
 		word);
 	expect_diags(yaml, expected);
 	/* control characters in a value are shown escaped */
