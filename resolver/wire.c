@@ -44,16 +44,21 @@ static size_t read_qname(const uint8_t *pkt, size_t len, size_t pos, uint8_t *or
 }
 
 /*
- * Walk a possibly compressed name starting at *@pos. Each pointer must point strictly before the
- * pointer itself, so walks always end; the expanded name must fit 255 bytes. When @out is given
- * the expanded, lower-cased name is written there and its length to *@out_len. On success *@pos
- * is just past the name in the message. Returns 0 or CORE_EPARSE.
+ * Read a possibly compressed name starting at *@pos of @m (@len bytes). Each pointer must point
+ * strictly before the pointer itself, so walks always end and never read at or past @len; at most
+ * MAX_POINTER_HOPS pointers are followed. The expanded name must fit min(@cap, 255) bytes. When
+ * @out is given the expanded name is written there (lower-cased when @fold, as sent otherwise) and
+ * its length to *@out_len. On success *@pos is just past the name in the message.
+ * Returns 0 or CORE_EPARSE.
  */
-static int walk_name(const uint8_t *m, size_t len, size_t *pos, uint8_t *out, size_t *out_len)
+static inline int read_name(const uint8_t *m, size_t len, size_t *pos, uint8_t *out, size_t cap,
+			    bool fold, size_t *out_len)
 {
 	size_t p = *pos, end = 0, n = 0;
 	bool jumped = false;
 	unsigned hops = 0;
+	if (cap > RSV_MAX_NAME)
+		cap = RSV_MAX_NAME;
 	for (;;) {
 		if (p >= len)
 			return CORE_EPARSE;
@@ -73,12 +78,16 @@ static int walk_name(const uint8_t *m, size_t len, size_t *pos, uint8_t *out, si
 		}
 		if (l > 63)
 			return CORE_EPARSE;
-		if (n + 1 + l > RSV_MAX_NAME || p + 1 + l > len)
+		if (n + 1 + l > cap || p + 1 + l > len)
 			return CORE_EPARSE;
 		if (out) {
 			out[n] = l;
-			for (size_t i = 1; i <= l; i++)
-				out[n + i] = lower(m[p + i]);
+			if (fold) {
+				for (size_t i = 1; i <= l; i++)
+					out[n + i] = lower(m[p + i]);
+			} else {
+				memcpy(out + n + 1, m + p + 1, l);
+			}
 		}
 		n += 1 + (size_t)l;
 		p += 1 + (size_t)l;
@@ -89,6 +98,12 @@ static int walk_name(const uint8_t *m, size_t len, size_t *pos, uint8_t *out, si
 	if (out_len)
 		*out_len = n;
 	return 0;
+}
+
+/* read_name() for checks and comparisons: the name (when @out is given) lower-cased. */
+static int walk_name(const uint8_t *m, size_t len, size_t *pos, uint8_t *out, size_t *out_len)
+{
+	return read_name(m, len, pos, out, RSV_MAX_NAME, true, out_len);
 }
 
 /* Parse the OPT record whose RDATA spans [rd, rd + rdlen) into @q. */
@@ -363,6 +378,174 @@ size_t rsv_wire_finish_answer(uint8_t *msg, size_t len, size_t size, const struc
 		memset(msg + 6, 0, 6);
 	}
 	return 0;
+}
+
+/*
+ * Where the RDATA of a type may hold compressed names: @prefix opaque bytes, @names domain names,
+ * then exactly @suffix opaque bytes. RFC 3597 §4: receivers MUST decompress the RFC 1035 types and
+ * SHOULD decompress RP, AFSDB, RT, PX and SRV (some old servers compressed them); DNAME (RFC 6672)
+ * may arrive compressed too. Any other type never carries compression and is copied as is.
+ */
+struct rdata_names {
+	uint8_t prefix, names, suffix;
+};
+
+static bool rdata_names(uint16_t type, struct rdata_names *out)
+{
+	switch (type) {
+	case RSV_TYPE_NS:
+	case 3: /* MD */
+	case 4: /* MF */
+	case RSV_TYPE_CNAME:
+	case 7: /* MB */
+	case 8: /* MG */
+	case 9: /* MR */
+	case RSV_TYPE_PTR:
+	case RSV_TYPE_DNAME:
+		*out = (struct rdata_names){0, 1, 0};
+		return true;
+	case RSV_TYPE_SOA: /* mname rname serial refresh retry expire minimum */
+		*out = (struct rdata_names){0, 2, 20};
+		return true;
+	case 14: /* MINFO */
+	case 17: /* RP */
+		*out = (struct rdata_names){0, 2, 0};
+		return true;
+	case RSV_TYPE_MX:
+	case 18: /* AFSDB */
+	case 21: /* RT */
+		*out = (struct rdata_names){2, 1, 0};
+		return true;
+	case 26: /* PX */
+		*out = (struct rdata_names){2, 2, 0};
+		return true;
+	case RSV_TYPE_SRV: /* priority weight port target */
+		*out = (struct rdata_names){6, 1, 0};
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Check the record at *@pos of @m (@len bytes) and move *@pos past it. Unless @only_type is
+ * non-zero and differs from its type, also copy it to @out at *@opos (@size bytes) with its owner
+ * and the names in its RDATA decompressed (case kept) and RDLENGTH recomputed, and move *@opos.
+ * Returns 1 when copied, 0 when skipped, CORE_EPARSE when malformed (class not IN, OPT, bad
+ * name, past @len) or when @out is too small.
+ */
+static int copy_record(const uint8_t *m, size_t len, size_t *pos, uint16_t only_type, uint8_t *out,
+		       size_t size, size_t *opos)
+{
+	size_t owner = *pos, p = *pos, n;
+	if (walk_name(m, len, &p, NULL, NULL) != 0 || len - p < 10)
+		return CORE_EPARSE;
+	uint16_t type = rsv_wire_get16(m + p);
+	size_t rd = p + 10, rdlen = rsv_wire_get16(m + p + 8);
+	if (rsv_wire_get16(m + p + 2) != RSV_CLASS_IN || type == RSV_TYPE_OPT || rdlen > len - rd)
+		return CORE_EPARSE;
+	*pos = rd + rdlen;
+	if (only_type && type != only_type)
+		return 0;
+	size_t o = *opos;
+	if (read_name(m, len, &owner, out + o, size - o, false, &n) != 0)
+		return CORE_EPARSE;
+	o += n;
+	if (size - o < 10)
+		return CORE_EPARSE;
+	memcpy(out + o, m + p, 8); /* type, class, TTL */
+	size_t ord = o + 10;
+	o = ord;
+	struct rdata_names layout;
+	if (!rdata_names(type, &layout)) {
+		if (size - o < rdlen)
+			return CORE_EPARSE;
+		memcpy(out + o, m + rd, rdlen);
+		o += rdlen;
+	} else {
+		/* Bounding the walk by the RDATA's end keeps every name inside it: pointers only
+		 * go backwards. */
+		size_t end = rd + rdlen, r = rd;
+		if (rdlen < layout.prefix || size - o < layout.prefix)
+			return CORE_EPARSE;
+		memcpy(out + o, m + r, layout.prefix);
+		o += layout.prefix;
+		r += layout.prefix;
+		for (unsigned i = 0; i < layout.names; i++) {
+			if (read_name(m, end, &r, out + o, size - o, false, &n) != 0)
+				return CORE_EPARSE;
+			o += n;
+		}
+		if (end - r != layout.suffix || size - o < layout.suffix)
+			return CORE_EPARSE;
+		memcpy(out + o, m + r, layout.suffix);
+		o += layout.suffix;
+	}
+	rsv_wire_put16(out + ord - 2, (uint16_t)(o - ord));
+	*opos = o;
+	return 1;
+}
+
+size_t rsv_wire_chain_cname(const struct rsv_query *q, const uint8_t *target, size_t target_len,
+			    uint32_t ttl, const uint8_t *stored, size_t len, uint8_t *out,
+			    size_t size)
+{
+	uint8_t name[RSV_MAX_NAME];
+	size_t name_len, pos = RSV_HDR_LEN;
+	if (!q->has_question || q->qclass != RSV_CLASS_IN || target_len == 0 ||
+	    target_len > RSV_MAX_NAME || len < RSV_HDR_LEN || rsv_wire_get16(stored + 4) != 1)
+		return 0;
+	if (walk_name(stored, len, &pos, name, &name_len) != 0 || len - pos < 4 ||
+	    name_len != target_len || rsv_wire_get16(stored + pos) != q->qtype ||
+	    rsv_wire_get16(stored + pos + 2) != RSV_CLASS_IN)
+		return 0;
+	/* @name is valid and lower-cased, so this also checks that @target is a valid name. */
+	for (size_t i = 0; i < name_len; i++) {
+		if (lower(target[i]) != name[i])
+			return 0;
+	}
+	pos += 4;
+	unsigned an = rsv_wire_get16(stored + 6), ns = rsv_wire_get16(stored + 8);
+	if (an == UINT16_MAX)
+		return 0;
+	if (size > RSV_MAX_MSG)
+		size = RSV_MAX_MSG;
+	size_t o = RSV_HDR_LEN + q->qname_len + 4u;
+	if (size < o + 12 + target_len)
+		return 0;
+	/* AA: part of it is ours. AD: our CNAME was never validated (RFC 4035 §3.2.3). */
+	uint16_t flags = rsv_wire_get16(stored + 2) & (uint16_t)~(RSV_FLAG_AA | RSV_FLAG_AD);
+	rsv_wire_put16(out, 0);
+	rsv_wire_put16(out + 2, flags);
+	rsv_wire_put16(out + 4, 1);
+	rsv_wire_put16(out + 6, (uint16_t)(an + 1));
+	rsv_wire_put16(out + 8, 0);
+	rsv_wire_put16(out + 10, 0);
+	memcpy(out + RSV_HDR_LEN, q->qname_orig, q->qname_len);
+	rsv_wire_put16(out + RSV_HDR_LEN + q->qname_len, q->qtype);
+	rsv_wire_put16(out + RSV_HDR_LEN + q->qname_len + 2, q->qclass);
+	out[o] = 0xc0; /* owner: the question name */
+	out[o + 1] = RSV_HDR_LEN;
+	rsv_wire_put16(out + o + 2, RSV_TYPE_CNAME);
+	rsv_wire_put16(out + o + 4, RSV_CLASS_IN);
+	rsv_wire_put32(out + o + 6, ttl);
+	rsv_wire_put16(out + o + 10, (uint16_t)target_len);
+	memcpy(out + o + 12, target, target_len);
+	o += 12 + target_len;
+	for (unsigned i = 0; i < an; i++) {
+		if (copy_record(stored, len, &pos, 0, out, size, &o) < 0)
+			return 0;
+	}
+	/* Authority: the SOA alone, for negative caching; the additional section is not read. */
+	unsigned soas = 0;
+	for (unsigned i = 0; i < ns; i++) {
+		int r = copy_record(stored, len, &pos, RSV_TYPE_SOA, out, size, &o);
+		if (r < 0)
+			return 0;
+		soas += (unsigned)r;
+	}
+	rsv_wire_put16(out + 8, (uint16_t)soas);
+	return o;
 }
 
 /*

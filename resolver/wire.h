@@ -6,7 +6,8 @@
  * These routines are hand-written rather than ldns because the cached and refused paths must not
  * allocate, and because the cache needs the byte offset of every TTL, which ldns does not expose.
  * Every routine here is bounds-checked against the given length and has a fuzz target
- * (tests/fuzz/fuzz_wire.c). Names are handled in uncompressed, lower-cased wire form.
+ * (tests/fuzz/fuzz_wire.c). Names are handled in uncompressed, lower-cased wire form, except in
+ * messages copied from upstream answers, where names keep the case they arrived in.
  */
 #pragma once
 
@@ -56,7 +57,10 @@ enum {
 	RSV_TYPE_NS = 2,
 	RSV_TYPE_CNAME = 5,
 	RSV_TYPE_SOA = 6,
+	RSV_TYPE_PTR = 12,
+	RSV_TYPE_MX = 15,
 	RSV_TYPE_AAAA = 28,
+	RSV_TYPE_SRV = 33,
 	RSV_TYPE_DNAME = 39,
 	RSV_TYPE_OPT = 41,
 	RSV_TYPE_IXFR = 251,
@@ -151,6 +155,35 @@ size_t rsv_wire_write_error(const struct rsv_query *q, unsigned rcode, enum rsv_
 size_t rsv_wire_finish_answer(uint8_t *msg, size_t len, size_t size, const struct rsv_query *q,
 			      enum rsv_ede ede, const char *ede_text, uint16_t udp_size,
 			      size_t limit);
+
+/**
+ * Build, in stored form, the answer to @q as "@q's name CNAME @target" (TTL @ttl) followed by
+ * stored answer @stored (@len bytes: the stored form of an answer to (@target, @q->qtype, IN)),
+ * as safe search and RPZ CNAME rewrites answer. Finish the result with rsv_wire_finish_answer().
+ *
+ * The result: ID 0; @stored's flags with AA and AD cleared (the CNAME is ours and unvalidated)
+ * and its rcode (RFC 6604: the rcode of the chain's last name); the question in @q's case; the
+ * CNAME (owner a pointer to the question, class IN, RDATA @target as given), then every
+ * answer-section record of @stored, then only the SOA records of its authority section (for
+ * negative caching); no additional section and no OPT. Copied records keep their TTL and case;
+ * their owners and the names inside the RDATA of types that may be compressed (RFC 3597 §4:
+ * NS, CNAME, SOA, PTR, MX, DNAME, SRV, ... ) are written uncompressed, RDLENGTH recomputed;
+ * any other RDATA is copied byte for byte. The result holds no compression pointer but the
+ * CNAME's owner. The chain inside @stored is not checked beyond its structure.
+ * Allocates nothing; reads only [@stored, @stored + @len).
+ *
+ * @param q      the client's query: must have a question of class IN
+ * @param target the CNAME's target, uncompressed wire name (any case)
+ * @return the length written to @out (at most min(@size, RSV_MAX_MSG)), or 0 when @stored is
+ *         malformed (a record of class other than IN, an OPT record in the answer or authority
+ *         section, a bad compression pointer, a name over 255 bytes, a record past @len, a
+ *         RDATA that does not hold exactly its names), its question is not
+ *         (@target, @q->qtype, IN) (name compared case-insensitively), @q has no IN question,
+ *         or @size is too small.
+ */
+size_t rsv_wire_chain_cname(const struct rsv_query *q, const uint8_t *target, size_t target_len,
+			    uint32_t ttl, const uint8_t *stored, size_t len, uint8_t *out,
+			    size_t size);
 
 /**
  * Write an OPT record at @p (room @room): UDP size @udp_size, the upper bits of @ext_rcode, the
