@@ -17,6 +17,8 @@ static const char *const names[CMPL_COUNTER_COUNT] = {
 	[CMPL_UPSTREAM_TIMEOUTS] = "upstream_timeouts",
 	[CMPL_BLOCKED] = "blocked",
 	[CMPL_BLOCKED_NATIONAL] = "blocked_national",
+	[CMPL_REWRITTEN] = "rewritten",
+	[CMPL_ANSWERED_LOCALLY] = "answered_locally",
 };
 
 void cmpl_counters_sum(const struct cmpl_counters *per_worker, size_t n,

@@ -26,6 +26,8 @@ enum cmpl_counter {
 	CMPL_UPSTREAM_TIMEOUTS, /**< of which timed out */
 	CMPL_BLOCKED, /**< answered as blocked (query name or CNAME target) */
 	CMPL_BLOCKED_NATIONAL, /**< of which by the national list */
+	CMPL_REWRITTEN, /**< answered with a safe-search CNAME and its target's records */
+	CMPL_ANSWERED_LOCALLY, /**< bypass canaries and local zones (resolver.arpa) */
 	CMPL_COUNTER_COUNT
 };
 

@@ -22,6 +22,13 @@ int64_t core_clock_wall_s(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t core_clock_wall_coarse_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 void core_clock_set_fake(uint64_t ms)
 {
 	atomic_store(&fake_ms, ms);

@@ -16,5 +16,8 @@ static inline uint32_t core_clock_mono_s(void)
 }
 /** Wall-clock seconds since the epoch. */
 int64_t core_clock_wall_s(void);
+/** Wall-clock seconds from CLOCK_REALTIME_COARSE: read from the vDSO, no system call; for
+ * per-query use (schedules). */
+int64_t core_clock_wall_coarse_s(void);
 /** Test hook: pin the monotonic clock at @ms (0 returns to the real clock). */
 void core_clock_set_fake(uint64_t ms);

@@ -52,15 +52,27 @@ int core_ptrie_insert(struct core_ptrie *t, const uint8_t *addr, unsigned prefix
 	return 0;
 }
 
-uint32_t core_ptrie_lookup(const struct core_ptrie *t, const uint8_t *addr, unsigned bits)
+uint32_t core_ptrie_lookup_len(const struct core_ptrie *t, const uint8_t *addr, unsigned bits,
+			       unsigned *out_len)
 {
 	uint32_t cur = 0, best = t->nodes[0].value;
+	unsigned best_len = 0;
 	for (unsigned i = 0; i < bits; i++) {
 		cur = t->nodes[cur].child[bit_at(addr, i)];
 		if (cur == 0)
 			break;
-		if (t->nodes[cur].value != CORE_PTRIE_NONE)
+		if (t->nodes[cur].value != CORE_PTRIE_NONE) {
 			best = t->nodes[cur].value;
+			best_len = i + 1;
+		}
 	}
+	if (best != CORE_PTRIE_NONE)
+		*out_len = best_len;
 	return best;
+}
+
+uint32_t core_ptrie_lookup(const struct core_ptrie *t, const uint8_t *addr, unsigned bits)
+{
+	unsigned len;
+	return core_ptrie_lookup_len(t, addr, bits, &len);
 }

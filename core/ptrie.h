@@ -37,3 +37,8 @@ int core_ptrie_insert(struct core_ptrie *t, const uint8_t *addr, unsigned prefix
 /** The value of the longest prefix containing the first @bits bits of @addr, or
  * CORE_PTRIE_NONE. */
 uint32_t core_ptrie_lookup(const struct core_ptrie *t, const uint8_t *addr, unsigned bits);
+
+/** As core_ptrie_lookup(), and the length of the prefix found in @out_len (unchanged when
+ * none). */
+uint32_t core_ptrie_lookup_len(const struct core_ptrie *t, const uint8_t *addr, unsigned bits,
+			       unsigned *out_len);

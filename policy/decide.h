@@ -26,6 +26,10 @@ enum pol_decision_kind {
 	POL_DECISION_PASS,
 	POL_DECISION_BLOCK, /**< answer as the action / sinkhole config says */
 	POL_DECISION_DROP, /**< no answer at all (RPZ rpz-drop.) */
+	POL_DECISION_REWRITE, /**< answer with the entry's CNAME and its target's records (safe
+			       * search); not a block */
+	POL_DECISION_LOCAL, /**< answered here as the entry's action says (canaries, local
+			     * zones); not a block */
 	POL_DECISION_COUNT
 };
 

@@ -156,8 +156,9 @@ static int rec_copy(const struct pol_mmdb *m, const struct rec *rec, struct pol_
 	return 0;
 }
 
-int pol_mmdb_lookup(const struct pol_mmdb *m, const struct sockaddr *client,
-		    struct pol_mmdb_result *out_result)
+/* Find @client's range: 0 with the entry and the prefix length, or an error of lookup(). */
+static int find(const struct pol_mmdb *m, const struct sockaddr *client, MMDB_entry_s *out_entry,
+		uint8_t *out_prefix_len, uint8_t *out_family)
 {
 	struct sockaddr_in v4;
 	const struct sockaddr *sa = client;
@@ -181,25 +182,64 @@ int pol_mmdb_lookup(const struct pol_mmdb *m, const struct sockaddr *client,
 		return CORE_EPARSE;
 	if (!res.found_entry)
 		return CORE_ENOTFOUND;
-
-	struct pol_mmdb_result r;
-	int ret;
-	const struct rec *rec = rec_find(m, res.entry.offset);
-	if (rec)
-		ret = rec_copy(m, rec, &r);
-	else
-		ret = read_record(m, &res.entry, &r); /* not in the table: cannot happen */
-	if (ret != 0)
-		return ret;
 	unsigned len = res.netmask;
 	/* libmaxminddb counts bits from the root of the tree: an IPv4 client in an IPv6 file
 	 * starts 96 bits down (::a.b.c.d). */
 	if (sa->sa_family == AF_INET && m->db.metadata.ip_version == 6)
 		len = len >= 96 ? len - 96 : 0;
-	r.prefix_len = (uint8_t)len;
-	r.family = (uint8_t)sa->sa_family;
+	*out_entry = res.entry;
+	*out_prefix_len = (uint8_t)len;
+	*out_family = (uint8_t)sa->sa_family;
+	return 0;
+}
+
+int pol_mmdb_lookup(const struct pol_mmdb *m, const struct sockaddr *client,
+		    struct pol_mmdb_result *out_result)
+{
+	MMDB_entry_s entry;
+	struct pol_mmdb_result r;
+	int ret = find(m, client, &entry, &r.prefix_len, &r.family);
+	if (ret != 0)
+		return ret;
+	const struct rec *rec = rec_find(m, entry.offset);
+	if (rec)
+		ret = rec_copy(m, rec, &r);
+	else
+		ret = read_record(m, &entry, &r); /* not in the table: cannot happen */
+	if (ret != 0)
+		return ret;
 	*out_result = r;
 	return 0;
+}
+
+int pol_mmdb_lookup_slot(const struct pol_mmdb *m, const struct sockaddr *client,
+			 uint32_t *out_slot, uint8_t *out_prefix_len)
+{
+	MMDB_entry_s entry;
+	uint8_t family;
+	int ret = find(m, client, &entry, out_prefix_len, &family);
+	if (ret != 0)
+		return ret;
+	const struct rec *rec = rec_find(m, entry.offset);
+	if (!rec)
+		return CORE_EPARSE; /* every record was decoded at open: a corrupt tree */
+	if (rec_status[rec->status] != 0)
+		return rec_status[rec->status];
+	*out_slot = (uint32_t)(rec - m->recs);
+	return 0;
+}
+
+size_t pol_mmdb_slot_count(const struct pol_mmdb *m)
+{
+	return m->recs ? (size_t)m->recs_mask + 1 : 0;
+}
+
+int pol_mmdb_slot_fields(const struct pol_mmdb *m, uint32_t slot, struct pol_mmdb_result *out)
+{
+	if (!m->recs || slot > m->recs_mask || m->recs[slot].offset == REC_EMPTY)
+		return CORE_ENOTFOUND;
+	memset(out, 0, sizeof(*out));
+	return rec_copy(m, &m->recs[slot], out);
 }
 
 /* --- open ------------------------------------------------------------------------------------ */

@@ -84,6 +84,29 @@ struct pol_mmdb *pol_mmdb_free(struct pol_mmdb *m);
 int pol_mmdb_lookup(const struct pol_mmdb *m, const struct sockaddr *client,
 		    struct pol_mmdb_result *out_result) __attribute__((warn_unused_result));
 
+/*
+ * Records by slot, for callers that map each record once (its group name to a group) instead of
+ * comparing strings per query: every distinct record has a slot number below
+ * pol_mmdb_slot_count(); some numbers are free.
+ */
+
+/**
+ * As pol_mmdb_lookup(), giving only the record's slot and the range's prefix length.
+ * Thread-safe, no copy, no allocation. @return 0 or the errors of pol_mmdb_lookup().
+ */
+int pol_mmdb_lookup_slot(const struct pol_mmdb *m, const struct sockaddr *client,
+			 uint32_t *out_slot, uint8_t *out_prefix_len)
+	__attribute__((warn_unused_result));
+
+/** Slot numbers are below this bound. */
+size_t pol_mmdb_slot_count(const struct pol_mmdb *m);
+
+/**
+ * The fields of the record in @slot (prefix_len and family are 0). @return 0, CORE_ENOTFOUND
+ * for a free slot, or the record's POL_MMDB_ENOFIELD / POL_MMDB_EBADFIELD / CORE_EPARSE.
+ */
+int pol_mmdb_slot_fields(const struct pol_mmdb *m, uint32_t slot, struct pol_mmdb_result *out);
+
 /** What an opened file holds (for the load log line and `lanhmanh status`). */
 struct pol_mmdb_stats {
 	uint32_t ranges;      /**< data records of the search tree (IPv4 ranges of an IPv6 file are

@@ -91,22 +91,35 @@ struct pol_networks *pol_networks_free(struct pol_networks *nets)
 	return core_free(nets);
 }
 
-const struct pol_network *pol_networks_lookup(const struct pol_networks *nets,
-					      const struct sockaddr *sa)
+const struct pol_network *pol_networks_lookup_len(const struct pol_networks *nets,
+						  const struct sockaddr *sa, unsigned *out_len)
 {
 	uint32_t net = CORE_PTRIE_NONE;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-		net = core_ptrie_lookup(&nets->t4, (const uint8_t *)&sin->sin_addr, 32);
+		net = core_ptrie_lookup_len(&nets->t4, (const uint8_t *)&sin->sin_addr, 32,
+					    out_len);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 		const uint8_t *a = sin6->sin6_addr.s6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			net = core_ptrie_lookup(&nets->t4, a + 12, 32);
+			net = core_ptrie_lookup_len(&nets->t4, a + 12, 32, out_len);
 		else
-			net = core_ptrie_lookup(&nets->t6, a, 128);
+			net = core_ptrie_lookup_len(&nets->t6, a, 128, out_len);
 	}
 	return net == CORE_PTRIE_NONE ? NULL : &nets->v[net];
+}
+
+const struct pol_network *pol_networks_lookup(const struct pol_networks *nets,
+					      const struct sockaddr *sa)
+{
+	unsigned len;
+	return pol_networks_lookup_len(nets, sa, &len);
+}
+
+struct pol_network *pol_networks_entry(struct pol_networks *nets, size_t i)
+{
+	return i <= nets->n ? &nets->v[i] : NULL;
 }
 
 size_t pol_networks_count(const struct pol_networks *nets)

@@ -16,6 +16,9 @@
 
 #include "config/config.h"
 
+struct pol_group;
+struct bl_set;
+
 /** A network as the policy sees it. Borrowed from the table; valid while the table is. */
 struct pol_network {
 	const char *name;
@@ -23,6 +26,9 @@ struct pol_network {
 	const char *group; /**< NULL when none */
 	unsigned index; /**< position in `networks:`; UINT32_MAX for the built-in localhost */
 	unsigned line; /**< config line, 0 for the built-in one */
+	/* Set by the policy that owns the table (policy/policy.h): */
+	const struct pol_group *grp; /**< the group applied */
+	struct bl_set *overrides; /**< owned by the policy: allow/deny names, or NULL */
 };
 
 struct pol_networks;
@@ -43,6 +49,16 @@ struct pol_networks *pol_networks_free(struct pol_networks *nets);
  */
 const struct pol_network *pol_networks_lookup(const struct pol_networks *nets,
 					      const struct sockaddr *sa);
+
+/**
+ * As pol_networks_lookup(), and the length of the prefix that matched in @out_len.
+ */
+const struct pol_network *pol_networks_lookup_len(const struct pol_networks *nets,
+						  const struct sockaddr *sa, unsigned *out_len);
+
+/** Network @i (0..count, the last one being the built-in localhost), for its owner to fill
+ * the policy fields. */
+struct pol_network *pol_networks_entry(struct pol_networks *nets, size_t i);
 
 /** Number of configured networks (the built-in localhost not counted). */
 size_t pol_networks_count(const struct pol_networks *nets);
