@@ -41,12 +41,14 @@ struct waiter {
 	struct waiter *next;
 	struct rsv_client client;
 	struct rsv_query q; /**< its own ID, case, EDNS size */
+	struct rsv_chain *chain; /**< owned: the client's query of a rewrite, or NULL */
 };
 
 struct rsv_request {
 	struct rsv_worker *w;
 	struct rsv_client client;
 	struct rsv_query q;
+	struct rsv_chain *chain; /**< owned: the client's query of a rewrite, or NULL */
 	uint64_t key_hash; /**< cache key hash of the question: the coalescing key */
 	uint8_t key_flags; /**< RSV_CACHE_F_* of the question */
 	struct rsv_request *hnext; /**< next in the worker's inflight bucket */
@@ -209,10 +211,12 @@ static void request_finish(struct rsv_request *req)
 	drop_sock(req);
 	unlink_inflight(req);
 	rsv_worker_client_release(w, &req->client);
+	req->chain = core_free(req->chain);
 	while (req->waiters) {
 		struct waiter *wt = req->waiters;
 		req->waiters = wt->next;
 		rsv_worker_client_release(w, &wt->client);
+		core_free(wt->chain);
 		core_free(wt);
 	}
 	if (req->prev)
@@ -225,12 +229,17 @@ static void request_finish(struct rsv_request *req)
 	uv_close((uv_handle_t *)&req->timer, request_close_cb);
 }
 
-/* A stale answer for @q if the cache has one, else SERVFAIL. */
+/* A stale answer for @q if the cache has one, else SERVFAIL (to @chain's query, when set). */
 static void fail_one(struct rsv_worker *w, const struct rsv_ruleset *rs,
-		     const struct rsv_query *q, struct rsv_client *client)
+		     const struct rsv_query *q, const struct rsv_chain *chain,
+		     struct rsv_client *client)
 {
 	uint32_t stale = rs->cfg->server.serve_stale_s;
-	if (stale == 0 || !rsv_worker_answer_from_cache(w, rs, q, client, stale)) {
+	if (chain) {
+		q = &chain->q;
+		stale = 0;
+	}
+	if (stale == 0 || !rsv_worker_answer_from_cache(w, rs, NULL, q, client, stale)) {
 		cmpl_count(w->counters, CMPL_SERVFAIL);
 		rsv_worker_answer_error(w, rs, q, client, RSV_RCODE_SERVFAIL,
 					RSV_EDE_NO_REACHABLE_AUTHORITY, "no forwarder answered");
@@ -243,9 +252,9 @@ static void request_fail(struct rsv_request *req)
 	struct rsv_worker *w = req->w;
 	rsv_worker_online(w);
 	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
-	fail_one(w, rs, &req->q, &req->client);
+	fail_one(w, rs, &req->q, req->chain, &req->client);
 	for (struct waiter *wt = req->waiters; wt; wt = wt->next)
-		fail_one(w, rs, &wt->q, &wt->client);
+		fail_one(w, rs, &wt->q, wt->chain, &wt->client);
 	request_finish(req);
 }
 
@@ -281,11 +290,30 @@ static uint32_t cache_ttl(const struct rsv_scan *sc, uint32_t max_ttl)
 	return ttl > max_ttl ? max_ttl : ttl;
 }
 
-/* Answer @client from stored answer @msg; drop its reference when that cannot be done. */
+/*
+ * Answer @client from stored answer @msg (in a buffer of @size), as the policy in force now
+ * decides for it: blocked when a CNAME target or an address is; chained after a CNAME when it
+ * asked @chain's query (a rewrite); else as is. Drops its reference when nothing can be sent.
+ */
 static void answer_client(struct rsv_worker *w, const struct rsv_ruleset *rs,
-			  const struct rsv_query *q, struct rsv_client *client, uint8_t *msg,
-			  size_t len, size_t size)
+			  const struct rsv_query *q, const struct rsv_chain *chain,
+			  struct rsv_client *client, uint8_t *msg, size_t len, size_t size)
 {
+	const struct rsv_query *asked = chain ? &chain->q : q;
+	struct rsv_policy_ctx ctx;
+	if (!rsv_worker_policy_ctx(w, rs, asked, client, &ctx)) {
+		rsv_worker_answer_refused(w, rs, asked, client); /* a reload took its network */
+		return;
+	}
+	struct pol_verdict v;
+	if (rsv_worker_check_answer(&ctx, msg, len, &v)) {
+		rsv_worker_answer_blocked(w, rs, ctx.lists, asked, client, &v, true);
+		return;
+	}
+	if (chain) {
+		rsv_worker_answer_chain(w, rs, chain, client, q->qname, q->qname_len, msg, len);
+		return;
+	}
 	if (!rsv_worker_answer_stored(w, rs, q, client, msg, len, size, RSV_EDE_NONE, NULL))
 		rsv_worker_client_release(w, client);
 }
@@ -380,31 +408,24 @@ static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t le
 			core_log_debug("rsv", "cache insert failed: %d", cr);
 	}
 	core_free(sc);
-	/* The answer was cached policy-free; what the clients get depends on the lists now. */
-	const struct rsv_lists *ls = rsv_worker_lists(w);
-	struct pol_decision d;
-	if ((ls->set || ls->ips) && rsv_worker_check_answer(ls, buf, blen, &d)) {
-		for (struct waiter *wt = req->waiters; wt; wt = wt->next)
-			rsv_worker_answer_blocked(w, rs, ls, &wt->q, &wt->client, &d, true);
-		rsv_worker_answer_blocked(w, rs, ls, &req->q, &req->client, &d, true);
-		request_finish(req);
-		return true;
-	}
-	/* Waiters first, each from a copy of the stored form; the request's own client last,
-	 * in place. */
+	/* The answer was cached policy-free; what each client gets depends on its group and the
+	 * lists now. Waiters first, each from a copy of the stored form; the request's own
+	 * client last, in place. */
 	if (req->waiters) {
 		uint8_t *copy = core_malloc(blen + 1024);
 		for (struct waiter *wt = req->waiters; wt; wt = wt->next) {
 			if (!copy) {
-				fail_one(w, rs, &wt->q, &wt->client);
+				fail_one(w, rs, &wt->q, wt->chain, &wt->client);
 				continue;
 			}
 			memcpy(copy, buf, blen);
-			answer_client(w, rs, &wt->q, &wt->client, copy, blen, blen + 1024);
+			answer_client(w, rs, &wt->q, wt->chain, &wt->client, copy, blen,
+				      blen + 1024);
 		}
 		core_free(copy);
 	}
-	answer_client(w, rs, &req->q, &req->client, buf, blen, sizeof(w->out_buf) - 2);
+	answer_client(w, rs, &req->q, req->chain, &req->client, buf, blen,
+		      sizeof(w->out_buf) - 2);
 	request_finish(req);
 	return true;
 }
@@ -610,15 +631,32 @@ static void next_try(struct rsv_request *req)
 	request_fail(req);
 }
 
+/* A copy of @chain, or NULL (also when out of memory: *@failed is then set). */
+static struct rsv_chain *chain_dup(const struct rsv_chain *chain, bool *failed)
+{
+	if (!chain)
+		return NULL;
+	struct rsv_chain *copy = core_malloc(sizeof(*copy));
+	if (!copy)
+		*failed = true;
+	else
+		*copy = *chain;
+	return copy;
+}
+
 void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
-		       const struct rsv_query *q, const struct rsv_client *client)
+		       const struct rsv_query *q, const struct rsv_chain *chain,
+		       const struct rsv_client *client)
 {
 	struct rsv_cache_key key;
 	rsv_worker_cache_key(w, q, &key);
 	struct rsv_request *same = find_inflight(w, q, key.hash, key.flags);
+	bool failed = false;
 	if (same && same->n_waiters < MAX_WAITERS) {
 		struct waiter *wt = core_malloc(sizeof(*wt));
-		if (wt) {
+		if (wt)
+			wt->chain = chain_dup(chain, &failed);
+		if (wt && !failed) {
 			wt->client = *client;
 			wt->q = *q;
 			wt->next = same->waiters;
@@ -626,12 +664,17 @@ void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
 			same->n_waiters++;
 			return;
 		}
+		core_free(wt);
+		failed = false;
 	}
 	struct rsv_request *req = core_calloc(1, sizeof(*req));
-	if (!req) {
+	if (req)
+		req->chain = chain_dup(chain, &failed);
+	if (!req || failed) {
+		core_free(req);
 		struct rsv_client c = *client;
-		rsv_worker_answer_error(w, rs, q, &c, RSV_RCODE_SERVFAIL, RSV_EDE_OTHER,
-					"out of memory");
+		rsv_worker_answer_error(w, rs, chain ? &chain->q : q, &c, RSV_RCODE_SERVFAIL,
+					RSV_EDE_OTHER, "out of memory");
 		return;
 	}
 	req->w = w;

@@ -14,9 +14,13 @@
 /**
  * Forward @q for @client on worker @w. Takes over @client's reference (it is released when the
  * answer is sent or the request abandoned). Must run inside a worker callback.
+ * @param chain  NULL, or the client's own query when @q is the target of a rewrite: the client
+ *               then gets "@chain->q CNAME @q's name" plus the answer to @q
+ *               (rsv_worker_answer_chain()).
  */
 void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
-		       const struct rsv_query *q, const struct rsv_client *client);
+		       const struct rsv_query *q, const struct rsv_chain *chain,
+		       const struct rsv_client *client);
 
 /** Abandon every request of @w (shutdown): close their sockets, drop their clients. */
 void rsv_forward_abort_all(struct rsv_worker *w);

@@ -88,7 +88,7 @@ static struct rsv_ruleset *ruleset_free(struct rsv_ruleset *rs)
 {
 	if (!rs)
 		return NULL;
-	pol_networks_free(rs->networks);
+	pol_policy_free(rs->policy);
 	cfg_free(rs->cfg);
 	return core_free(rs);
 }
@@ -100,16 +100,22 @@ static void ruleset_unref(struct rsv_ruleset *rs)
 		ruleset_free(rs);
 }
 
-/* Build the ruleset of @cfg (taking ownership of it on success). */
+/* Build the ruleset of @cfg (taking ownership of it on success). What went wrong goes to the
+ * log and to @out (may be NULL). */
 static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t generation,
-			 struct rsv_ruleset **out_rs)
+			 struct core_buf *out, struct rsv_ruleset **out_rs)
 {
 	struct rsv_ruleset *rs = core_calloc(1, sizeof(*rs));
 	if (!rs)
 		return -ENOMEM;
-	int r = pol_networks_new(cfg, &rs->networks);
-	if (r != 0)
+	char err[768] = "";
+	int r = pol_policy_new(cfg, &rs->policy, err, sizeof(err));
+	if (r != 0) {
+		core_log_err("rsv", "%s", err[0] ? err : core_strerror(r));
+		if (out)
+			(void)core_buf_printf(out, "%s\n", err[0] ? err : core_strerror(r));
 		goto out_free;
+	}
 	unsigned n_up = atomic_load(&s->n_upstreams);
 	for (size_t i = 0; i < cfg->server.n_forwarders && i < RSV_MAX_UPSTREAMS; i++) {
 		const struct cfg_addr *a = &cfg->server.forwarders[i];
@@ -139,7 +145,7 @@ static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t ge
 	*out_rs = rs;
 	return 0;
 out_free:
-	pol_networks_free(rs->networks);
+	pol_policy_free(rs->policy);
 	core_free(rs);
 	return r;
 }
@@ -190,7 +196,7 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 	if (cfg->server.workers != old->cfg->server.workers)
 		core_log_warn("rsv", "server.workers changed: restart lanhmanhd to apply it, ignoring");
 	struct rsv_ruleset *rs;
-	r = ruleset_build(s, cfg, old->generation + 1, &rs);
+	r = ruleset_build(s, cfg, old->generation + 1, out, &rs);
 	if (r != 0) {
 		cfg_free(cfg);
 		if (out)
@@ -323,19 +329,30 @@ static void blockpage_lookup(void *arg, const struct sockaddr *client, const cha
 	pthread_mutex_lock(&s->outside_lock);
 	const struct rsv_ruleset *rs = s->ruleset;
 	const struct rsv_lists *ls = s->lists;
-	const struct pol_network *net = pol_networks_lookup(rs->networks, client);
-	if (net) {
-		copy_text(out->network, sizeof(out->network), net->name);
-		copy_text(out->network_id, sizeof(out->network_id), net->id);
-	}
-	struct pol_decision d;
-	if (net && name_len && pol_decide_name(ls->set, name, name_len, POL_CATEGORIES_ALL, &d) == 0 &&
-	    d.kind != POL_DECISION_PASS) {
-		out->blocked = true;
-		out->reason = (int)d.reason;
-		copy_text(out->category, sizeof(out->category),
-			  rsv_lists_first_category(ls, d.categories));
-		copy_text(out->list, sizeof(out->list), bl_set_list_name(ls->set, d.match.list_id));
+	struct pol_client c;
+	if (pol_client_lookup(rs->policy, client, &c) == 0) {
+		copy_text(out->network, sizeof(out->network), c.network->name);
+		copy_text(out->network_id, sizeof(out->network_id), c.network->id);
+		unsigned mow = 0;
+		if (pol_policy_has_schedules(rs->policy))
+			mow = pol_policy_minute_of_week(rs->policy, core_clock_wall_s());
+		struct pol_verdict v;
+		if (name_len &&
+		    pol_decide(rs->policy, &c, ls->set, name, name_len, mow, &v) == 0 &&
+		    (v.d.kind == POL_DECISION_BLOCK || v.d.kind == POL_DECISION_DROP)) {
+			out->blocked = true;
+			out->reason = (int)v.d.reason;
+			if (v.by == POL_BY_GROUP_DENY || v.by == POL_BY_NETWORK_DENY) {
+				copy_text(out->category, sizeof(out->category), "deny list");
+				copy_text(out->list, sizeof(out->list),
+					  bl_set_list_name(v.set, v.d.match.list_id));
+			} else {
+				copy_text(out->category, sizeof(out->category),
+					  rsv_lists_first_category(ls, v.d.categories));
+				copy_text(out->list, sizeof(out->list),
+					  bl_set_list_name(ls->set, v.d.match.list_id));
+			}
+		}
 	}
 	pthread_mutex_unlock(&s->outside_lock);
 }
@@ -400,7 +417,16 @@ static void cmd_status(struct control *ctl, struct core_buf *out)
 	(void)core_buf_printf(out, "mode: forward\nworkers: %u\n", s->n_workers);
 	for (unsigned i = 0; i < s->n_listen; i++)
 		(void)core_buf_printf(out, "listen: %s (udp, tcp)\n", s->listen[i].text);
-	(void)core_buf_printf(out, "networks: %zu\n", pol_networks_count(rs->networks));
+	(void)core_buf_printf(out, "networks: %zu\n",
+			      pol_networks_count(pol_policy_networks(rs->policy)));
+	for (size_t i = 0; i < pol_policy_mmdb_count(rs->policy); i++) {
+		const struct pol_mmdb *db = pol_policy_mmdb(rs->policy, i);
+		struct pol_mmdb_stats ms;
+		pol_mmdb_stats(db, &ms);
+		(void)core_buf_printf(out, "subscriber database %s: %u ranges, %u records\n",
+				      pol_mmdb_path(db), ms.ranges, ms.records);
+	}
+	(void)core_buf_printf(out, "groups: %zu\n", pol_policy_group_count(rs->policy));
 	(void)core_buf_printf(out, "queries: %llu (tcp %llu)\n",
 			      (unsigned long long)c[CMPL_QUERIES],
 			      (unsigned long long)c[CMPL_QUERIES_TCP]);
@@ -485,14 +511,6 @@ static void cmd_lists(struct control *ctl, struct core_buf *out)
 	}
 }
 
-/* @name as people write it: without the root's trailing dot. */
-static void display_name(const uint8_t *name, char *out, size_t size)
-{
-	size_t n = rsv_wire_name_to_text(name, out, size);
-	if (n > 1 && out[n - 1] == '.')
-		out[n - 1] = '\0';
-}
-
 /* "explain CLIENT DOMAIN": the network, and the list, entry and rule that decide. */
 static void cmd_explain(struct control *ctl, char *arg, struct core_buf *out)
 {
@@ -527,69 +545,9 @@ static void cmd_explain(struct control *ctl, char *arg, struct core_buf *out)
 	(void)core_buf_add(out, RSV_CONTROL_OK, strlen(RSV_CONTROL_OK));
 	const struct rsv_ruleset *rs = s->ruleset;
 	const struct rsv_lists *ls = s->lists;
-	const struct pol_network *net = pol_networks_lookup(rs->networks, (struct sockaddr *)&ss);
-	char text[RSV_MAX_NAME * 4 + 8];
-	display_name(name, text, sizeof(text));
 	(void)core_buf_printf(out, "client: %s\n", arg);
-	if (!net) {
-		(void)core_buf_printf(out, "network: none: the client is in no configured network\n"
-					   "decision: REFUSED (EDE 18 Prohibited) for every name\n");
-		return;
-	}
-	if (net->line)
-		(void)core_buf_printf(out, "network: %s (id %s, %s line %u)\n", net->name, net->id,
-				      s->config_path, net->line);
-	else
-		(void)core_buf_printf(out, "network: %s (built in: this machine)\n", net->name);
-	(void)core_buf_printf(out, "group: %s\n", net->group ? net->group : "none (every list applies)");
-	(void)core_buf_printf(out, "name: %s\n", text);
-	struct pol_decision d;
-	(void)pol_decide_name(ls->set, name, name_len, POL_CATEGORIES_ALL, &d);
-	if (d.matched) {
-		struct bl_source src;
-		const char *list = bl_set_list_name(ls->set, d.match.list_id);
-		char entry[RSV_MAX_NAME * 4 + 8] = "?";
-		uint32_t line = 0;
-		if (bl_set_entry_source(ls->set, d.match.entry, &src) == 0) {
-			display_name(src.name, entry, sizeof(entry));
-			line = src.line;
-		}
-		const char *file = NULL;
-		for (size_t i = 0; i < rs->cfg->n_lists; i++) {
-			if (list && strcmp(rs->cfg->lists[i].name, list) == 0)
-				file = rs->cfg->lists[i].file;
-		}
-		(void)core_buf_printf(out, "entry: %s%s%s in list '%s' (category %s), %s:%u\n",
-				      (d.match.flags & BL_MATCH_BELOW) && !(d.match.flags & BL_MATCH_SELF) ? "*." : "",
-				      entry, (d.match.flags & BL_ALLOW) ? " (allow)" : "",
-				      list ? list : "?", rsv_lists_first_category(ls, d.match.categories),
-				      file ? file : "?", line);
-		if (d.match.labels_below)
-			(void)core_buf_printf(out, "match: %s is %u label%s below the entry\n", text,
-					      d.match.labels_below, d.match.labels_below == 1 ? "" : "s");
-	}
-	switch (d.kind) {
-	case POL_DECISION_PASS:
-		(void)core_buf_printf(out, "decision: PASS (%s)\n",
-				      d.matched ? "an allow entry decides" : "no list has this name");
-		break;
-	case POL_DECISION_DROP:
-		(void)core_buf_printf(out, "decision: DROP (no answer), reason %s\n",
-				      d.reason == CFG_REASON_NATIONAL ? "national list" : "policy");
-		break;
-	default:
-		(void)core_buf_printf(out, "decision: BLOCK, reason %s (EDE %d), answer %s\n",
-				      d.reason == CFG_REASON_NATIONAL ? "national list" : "age policy",
-				      (int)rsv_synth_ede(d.reason),
-				      d.match.action == BL_ACTION_NXDOMAIN	 ? "NXDOMAIN"
-				      : d.match.action == BL_ACTION_NODATA	 ? "NODATA"
-				      : d.match.action == BL_ACTION_LOCAL_DATA ? "RPZ local data"
-				      : rs->cfg->sinkhole.answer == CFG_ANSWER_NXDOMAIN ? "NXDOMAIN"
-				      : rs->cfg->sinkhole.answer == CFG_ANSWER_NODATA	 ? "NODATA"
-				      : rs->cfg->sinkhole.answer == CFG_ANSWER_REFUSED	 ? "REFUSED"
-											 : "sinkhole address");
-		break;
-	}
+	pol_explain(rs->policy, rs->cfg, ls->set, (struct sockaddr *)&ss, name, name_len,
+		    core_clock_wall_s(), out);
 }
 
 /* Run control command @line; the reply (status line first) goes to @out. */
@@ -899,7 +857,7 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		core_log_info("rsv", "no server.forwarders: using the %zu nameserver(s) of /etc/resolv.conf",
 			      cfg->server.n_forwarders);
 	struct rsv_ruleset *rs;
-	r = ruleset_build(s, cfg, 1, &rs);
+	r = ruleset_build(s, cfg, 1, NULL, &rs);
 	if (r != 0) {
 		cfg_free(cfg);
 		goto out_free;

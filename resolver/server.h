@@ -29,7 +29,7 @@
 
 #include "compliance/counters.h"
 #include "config/config.h"
-#include "policy/networks.h"
+#include "policy/policy.h"
 
 #define RSV_MAX_UPSTREAMS 64
 #define RSV_MAX_LISTEN 32
@@ -54,7 +54,7 @@ struct rsv_upstream {
 struct rsv_ruleset {
 	_Atomic unsigned refs; /**< the published pointer holds one; a lists job holds one */
 	struct cfg_root *cfg; /**< owned */
-	struct pol_networks *networks; /**< owned */
+	struct pol_policy *policy; /**< owned: networks, groups, schedules, safe search */
 	uint8_t forwarders[RSV_MAX_UPSTREAMS]; /**< indexes into server->upstreams, in order */
 	unsigned n_forwarders;
 	uint64_t generation; /**< 1 for the first config, +1 per reload */
@@ -127,6 +127,10 @@ struct rsv_worker {
 	unsigned n_udp, n_tcp;
 	uint8_t *recv_buf; /**< 64 KiB read buffer (TCP, upstream answers), reused per callback */
 	uint8_t out_buf[65536 + 2]; /**< answer scratch, valid during one callback */
+	uint8_t *chain_buf; /**< RSV_CHAIN_BUF bytes: rewritten answers, valid during one callback */
+	int64_t mow_minute; /**< UTC minute of @mow; -1 before the first */
+	uint64_t mow_generation; /**< ruleset generation of @mow */
+	unsigned mow; /**< local minute of the week, for schedules */
 	struct rsv_udp_batch *batch; /**< UDP queries and answers of one recvmmsg batch */
 	struct cmpl_counters *counters; /**< this worker's slot in server->counters */
 	unsigned pending; /**< requests waiting for an upstream */

@@ -120,11 +120,10 @@ static unsigned put_local_data(struct writer *w, const struct rsv_query *q,
 	return n;
 }
 
-size_t rsv_synth_block(const struct rsv_query *q, const struct pol_decision *d,
-		       const struct cfg_sinkhole *sh, const struct bl_set *set,
-		       const char *ede_text, uint16_t udp_size, uint8_t *out, size_t size)
+static size_t synth(const struct rsv_query *q, const struct pol_decision *d,
+		    const struct cfg_sinkhole *sh, const struct bl_set *set, enum rsv_ede ede,
+		    const char *ede_text, uint16_t udp_size, uint8_t *out, size_t size)
 {
-	enum rsv_ede ede = rsv_synth_ede(d->reason);
 	unsigned rcode = RSV_RCODE_NOERROR;
 	bool soa = true;
 	enum bl_action action = (enum bl_action)d->match.action;
@@ -183,4 +182,18 @@ size_t rsv_synth_block(const struct rsv_query *q, const struct pol_decision *d,
 	rsv_wire_put16(out + 8, soa ? 1 : 0);
 	rsv_wire_put16(out + 10, q->edns ? 1 : 0);
 	return w.pos;
+}
+
+size_t rsv_synth_block(const struct rsv_query *q, const struct pol_decision *d,
+		       const struct cfg_sinkhole *sh, const struct bl_set *set,
+		       const char *ede_text, uint16_t udp_size, uint8_t *out, size_t size)
+{
+	return synth(q, d, sh, set, rsv_synth_ede(d->reason), ede_text, udp_size, out, size);
+}
+
+size_t rsv_synth_local(const struct rsv_query *q, const struct pol_decision *d,
+		       const struct cfg_sinkhole *sh, uint16_t udp_size, uint8_t *out,
+		       size_t size)
+{
+	return synth(q, d, sh, NULL, RSV_EDE_NONE, NULL, udp_size, out, size);
 }

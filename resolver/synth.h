@@ -29,3 +29,12 @@ enum rsv_ede rsv_synth_ede(enum cfg_reason reason);
 size_t rsv_synth_block(const struct rsv_query *q, const struct pol_decision *d,
 		       const struct cfg_sinkhole *sh, const struct bl_set *set,
 		       const char *ede_text, uint16_t udp_size, uint8_t *out, size_t size);
+
+/**
+ * Write the answer to @q that @d (kind LOCAL: a bypass canary, a local zone) asks for: NXDOMAIN
+ * or NODATA with the synthetic SOA, without an Extended DNS Error (nothing is blocked).
+ * @return the length, or 0 when @size is too small.
+ */
+size_t rsv_synth_local(const struct rsv_query *q, const struct pol_decision *d,
+		       const struct cfg_sinkhole *sh, uint16_t udp_size, uint8_t *out,
+		       size_t size);

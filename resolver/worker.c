@@ -324,8 +324,8 @@ bool rsv_worker_answer_stored(struct rsv_worker *w, const struct rsv_ruleset *rs
 
 
 bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset *rs,
-				  const struct rsv_query *q, struct rsv_client *client,
-				  uint32_t stale)
+				  const struct rsv_policy_ctx *ctx, const struct rsv_query *q,
+				  struct rsv_client *client, uint32_t stale)
 {
 	struct rsv_cache_key key;
 	rsv_worker_cache_key(w, q, &key);
@@ -336,12 +336,19 @@ bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset
 						   stale, 30, w->out_buf, room, &len);
 	if (r == RSV_CACHE_MISS)
 		return false;
-	/* The cache is policy-free: check the CNAME chain against the lists in force now. */
-	const struct rsv_lists *ls = rsv_worker_lists(w);
-	struct pol_decision d;
-	if ((ls->set || ls->ips) && rsv_worker_check_answer(ls, w->out_buf, len, &d)) {
+	/* The cache is policy-free: check the CNAME chain against the policy in force now. */
+	struct rsv_policy_ctx own;
+	if (!ctx) {
+		if (!rsv_worker_policy_ctx(w, rs, q, client, &own)) {
+			rsv_worker_answer_refused(w, rs, q, client);
+			return true;
+		}
+		ctx = &own;
+	}
+	struct pol_verdict v;
+	if (rsv_worker_check_answer(ctx, w->out_buf, len, &v)) {
 		cmpl_count(w->counters, CMPL_CACHE_HITS);
-		rsv_worker_answer_blocked(w, rs, ls, q, client, &d, true);
+		rsv_worker_answer_blocked(w, rs, ctx->lists, q, client, &v, true);
 		return true;
 	}
 	enum rsv_ede ede = RSV_EDE_NONE;
@@ -373,89 +380,249 @@ void rsv_worker_answer_error(struct rsv_worker *w, const struct rsv_ruleset *rs,
 
 /* ---- policy ----------------------------------------------------------------------------- */
 
-struct target_check {
-	const struct rsv_lists *lists;
-	struct pol_decision *out;
-};
+#define NATIONAL_BIT (1u << CFG_CAT_NATIONAL)
+
+unsigned rsv_worker_minute_of_week(struct rsv_worker *w, const struct rsv_ruleset *rs)
+{
+	if (!pol_policy_has_schedules(rs->policy))
+		return 0;
+	/* CLOCK_REALTIME_COARSE is read from the vDSO: no system call. The conversion to local
+	 * time runs once a minute per worker and ruleset. */
+	int64_t now = core_clock_wall_coarse_s();
+	if (now / 60 != w->mow_minute || rs->generation != w->mow_generation) {
+		w->mow = pol_policy_minute_of_week(rs->policy, now);
+		w->mow_minute = now / 60;
+		w->mow_generation = rs->generation;
+	}
+	return w->mow;
+}
+
+bool rsv_worker_policy_ctx(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			   const struct rsv_query *q, const struct rsv_client *client,
+			   struct rsv_policy_ctx *out)
+{
+	if (pol_client_lookup(rs->policy, (const struct sockaddr *)&client->addr, &out->client) !=
+	    0)
+		return false;
+	out->policy = rs->policy;
+	out->lists = rsv_worker_lists(w);
+	out->mow = rsv_worker_minute_of_week(w, rs);
+	(void)pol_decide(rs->policy, &out->client, out->lists->set, q->qname, q->qname_len,
+			 out->mow, &out->query);
+	return true;
+}
 
 static bool target_blocked(void *arg, const uint8_t *name, size_t len)
 {
-	struct target_check *tc = arg;
-	return pol_decide_name(tc->lists->set, name, len, POL_CATEGORIES_ALL, tc->out) == 0 &&
-	       tc->out->kind != POL_DECISION_PASS;
+	struct rsv_policy_ctx *ctx = arg;
+	struct pol_verdict *out = ctx->out;
+	(void)pol_decide_target(ctx->policy, &ctx->client, ctx->lists->set, &ctx->query, name, len,
+				ctx->mow, out);
+	return out->d.kind == POL_DECISION_BLOCK || out->d.kind == POL_DECISION_DROP;
 }
-
-struct address_check {
-	const struct rsv_lists *lists;
-	struct pol_decision *out;
-};
 
 static bool address_blocked(void *arg, int family, const uint8_t *addr)
 {
-	struct address_check *ac = arg;
-	const struct bl_ip_range *g = bl_ipset_lookup(ac->lists->ips, family, addr);
+	struct rsv_policy_ctx *ctx = arg;
+	const struct bl_ip_range *g = bl_ipset_lookup(ctx->lists->ips, family, addr);
 	if (!g || g->action == BL_ACTION_PASSTHRU)
 		return false;
-	struct pol_decision *d = ac->out;
-	memset(d, 0, sizeof(*d));
+	/* The categories of the client's group (and schedules) now; only the national list
+	 * when the query name was allowed by an override. */
+	bool allowed = ctx->query.by == POL_BY_NETWORK_ALLOW || ctx->query.by == POL_BY_GROUP_ALLOW;
+	uint32_t enforced = NATIONAL_BIT | (allowed ? 0 : ctx->query.enforced);
+	if (!(g->categories & enforced))
+		return false;
+	struct pol_verdict *v = ctx->out;
+	memset(v, 0, sizeof(*v));
+	struct pol_decision *d = &v->d;
 	d->matched = true;
 	d->kind = g->action == BL_ACTION_DROP ? POL_DECISION_DROP : POL_DECISION_BLOCK;
-	d->reason = (g->categories & (1u << BL_CATEGORY_NATIONAL)) ? CFG_REASON_NATIONAL
-								  : CFG_REASON_POLICY;
-	d->categories = g->categories;
+	bool national = g->categories & NATIONAL_BIT;
+	d->reason = national ? CFG_REASON_NATIONAL : CFG_REASON_POLICY;
+	d->categories = g->categories & enforced;
 	d->match.categories = g->categories;
 	d->match.list_id = g->list_id;
 	/* Local data of an IP trigger is not supported: answer as the policy says. */
 	d->match.action = g->action == BL_ACTION_LOCAL_DATA ? BL_ACTION_POLICY : g->action;
+	v->by = national ? POL_BY_NATIONAL : POL_BY_LIST;
+	v->set = ctx->lists->set;
+	v->enforced = enforced;
 	return true;
 }
 
-bool rsv_worker_check_answer(const struct rsv_lists *lists, const uint8_t *msg, size_t len,
-			     struct pol_decision *out)
+bool rsv_worker_check_answer(const struct rsv_policy_ctx *ctx, const uint8_t *msg, size_t len,
+			     struct pol_verdict *out)
 {
 	if (len < RSV_HDR_LEN)
 		return false;
+	struct rsv_policy_ctx c = *ctx;
+	c.out = out;
 	/* A chain needs two records at least; a lone CNAME answers a CNAME query. */
-	if (lists->set && rsv_wire_get16(msg + 6) >= 2) {
-		struct target_check tc = {lists, out};
-		if (rsv_wire_answer_targets(msg, len, target_blocked, &tc))
-			return true;
-	}
-	if (lists->ips && rsv_wire_get16(msg + 6) >= 1) {
-		struct address_check ac = {lists, out};
-		if (rsv_wire_answer_addresses(msg, len, address_blocked, &ac))
-			return true;
-	}
+	if (rsv_wire_get16(msg + 6) >= 2 && rsv_wire_answer_targets(msg, len, target_blocked, &c))
+		return true;
+	if (c.lists->ips && rsv_wire_get16(msg + 6) >= 1 &&
+	    rsv_wire_answer_addresses(msg, len, address_blocked, &c))
+		return true;
 	return false;
+}
+
+/* The EXTRA-TEXT of a blocked answer: what decided, in a few words. */
+static void block_text(const struct rsv_lists *lists, const struct pol_verdict *v,
+		       const struct pol_client *client, bool via_target, char *out, size_t size)
+{
+	const char *tail = via_target ? ", through the answer (CNAME target or address)" : "";
+	switch (v->by) {
+	case POL_BY_NETWORK_DENY:
+	case POL_BY_GROUP_DENY: {
+		const char *owner = bl_set_list_name(v->set, v->d.match.list_id);
+		snprintf(out, size, "lanhmanh: deny list of %s%s", owner ? owner : "?", tail);
+		return;
+	}
+	default:
+		break;
+	}
+	const char *list = bl_set_list_name(lists->set, v->d.match.list_id);
+	const char *category = rsv_lists_first_category(lists, v->d.categories);
+	if (v->by == POL_BY_SCHEDULE && client)
+		snprintf(out, size, "lanhmanh: list '%s', category %s, schedule of group %s%s",
+			 list ? list : "?", category, client->group->name, tail);
+	else
+		snprintf(out, size, "lanhmanh: list '%s', category %s%s", list ? list : "?",
+			 category, tail);
 }
 
 void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *rs,
 			       const struct rsv_lists *lists, const struct rsv_query *q,
-			       struct rsv_client *client, const struct pol_decision *d,
+			       struct rsv_client *client, const struct pol_verdict *v,
 			       bool via_target)
 {
 	cmpl_count(w->counters, CMPL_BLOCKED);
-	if (d->reason == CFG_REASON_NATIONAL)
+	if (v->d.reason == CFG_REASON_NATIONAL)
 		cmpl_count(w->counters, CMPL_BLOCKED_NATIONAL);
-	if (d->kind == POL_DECISION_DROP) {
+	if (v->d.kind == POL_DECISION_DROP) {
 		rsv_worker_client_release(w, client);
 		return;
 	}
-	struct pol_decision dq = *d;
+	struct pol_decision dq = v->d;
 	if (via_target)
 		dq.match.labels_below = 0; /* the SOA goes at the query name */
-	const char *list = bl_set_list_name(lists->set, d->match.list_id);
 	char text[200];
-	snprintf(text, sizeof(text), "lanhmanh: list '%s', category %s%s", list ? list : "?",
-		 rsv_lists_first_category(lists, d->categories),
-		 via_target ? ", through the answer (CNAME target or address)" : "");
-	size_t len = rsv_synth_block(q, &dq, &rs->cfg->sinkhole, lists->set, text,
+	block_text(lists, v, NULL, via_target, text, sizeof(text));
+	size_t len = rsv_synth_block(q, &dq, &rs->cfg->sinkhole, v->set, text,
 				     rsv_ruleset_udp_size(rs), w->out_buf, sizeof(w->out_buf) - 2);
 	if (len == 0) {
 		rsv_worker_client_release(w, client);
 		return;
 	}
 	rsv_worker_send(w, client, w->out_buf, len);
+}
+
+void rsv_worker_answer_refused(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			       const struct rsv_query *q, struct rsv_client *client)
+{
+	cmpl_count(w->counters, CMPL_REFUSED);
+	rsv_worker_answer_error(w, rs, q, client, RSV_RCODE_REFUSED, RSV_EDE_PROHIBITED,
+				"client is not in a configured network");
+}
+
+bool rsv_worker_answer_chain(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			     const struct rsv_chain *chain, struct rsv_client *client,
+			     const uint8_t *target, size_t target_len, const uint8_t *stored,
+			     size_t len)
+{
+	const struct rsv_query *q = &chain->q;
+	size_t n = rsv_wire_chain_cname(q, target, target_len, rs->cfg->sinkhole.ttl_s, stored, len,
+					w->chain_buf, RSV_CHAIN_BUF);
+	if (n == 0) {
+		cmpl_count(w->counters, CMPL_SERVFAIL);
+		rsv_worker_answer_error(w, rs, q, client, RSV_RCODE_SERVFAIL, RSV_EDE_OTHER,
+					"cannot build the rewritten answer");
+		return false;
+	}
+	if (!rsv_worker_answer_stored(w, rs, q, client, w->chain_buf, n, RSV_CHAIN_BUF,
+				      chain->ede, chain->ede_text[0] ? chain->ede_text : NULL)) {
+		rsv_worker_client_release(w, client);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Answer @chain->q as "CNAME @target" followed by the answer for @target (same type): safe
+ * search, RPZ CNAME rewrites. The target goes through the policy (RPZ local data of the target
+ * answers it; a blocked target blocks the query), then the cache or the forwarders.
+ */
+static void answer_rewrite(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			   const struct rsv_policy_ctx *ctx, const struct rsv_chain *chain,
+			   struct rsv_client *client, const uint8_t *target, size_t target_len)
+{
+	const struct rsv_query *q = &chain->q;
+	struct rsv_query tq = *q;
+	memcpy(tq.qname, target, target_len);
+	memcpy(tq.qname_orig, target, target_len);
+	tq.qname_len = (uint8_t)target_len;
+	struct pol_verdict tv;
+	(void)pol_decide_target(ctx->policy, &ctx->client, ctx->lists->set, &ctx->query, tq.qname,
+				tq.qname_len, ctx->mow, &tv);
+	if (tv.d.kind == POL_DECISION_BLOCK && tv.d.match.action == BL_ACTION_LOCAL_DATA) {
+		/* The target's own local data, in stored form (ID 0, no OPT), then chained. */
+		tq.id = 0;
+		tq.edns = false;
+		size_t n = rsv_synth_block(&tq, &tv.d, &rs->cfg->sinkhole, tv.set, NULL,
+					   rsv_ruleset_udp_size(rs), w->out_buf,
+					   sizeof(w->out_buf) - 2);
+		if (n == 0) {
+			rsv_worker_client_release(w, client);
+			return;
+		}
+		rsv_worker_answer_chain(w, rs, chain, client, target, target_len, w->out_buf, n);
+		return;
+	}
+	if (tv.d.kind == POL_DECISION_BLOCK || tv.d.kind == POL_DECISION_DROP) {
+		rsv_worker_answer_blocked(w, rs, ctx->lists, q, client, &tv, true);
+		return;
+	}
+	struct rsv_cache_key key;
+	rsv_worker_cache_key(w, &tq, &key);
+	size_t len;
+	size_t room = sizeof(w->out_buf) - 2 - 512;
+	enum rsv_cache_result r = rsv_cache_lookup(w->server->cache, &key, core_clock_mono_s(), 0,
+						   30, w->out_buf, room, &len);
+	if (r != RSV_CACHE_MISS) {
+		cmpl_count(w->counters, CMPL_CACHE_HITS);
+		struct pol_verdict v;
+		if (rsv_worker_check_answer(ctx, w->out_buf, len, &v))
+			rsv_worker_answer_blocked(w, rs, ctx->lists, q, client, &v, true);
+		else
+			rsv_worker_answer_chain(w, rs, chain, client, target, target_len,
+						w->out_buf, len);
+		return;
+	}
+	cmpl_count(w->counters, CMPL_CACHE_MISSES);
+	rsv_forward_start(w, rs, &tq, chain, client);
+}
+
+/* The CNAME target of RPZ local data that has no record of @qtype, or 0. */
+static size_t local_cname(const struct bl_set *set, uint32_t entry, uint16_t qtype,
+			  uint8_t target[RSV_MAX_NAME])
+{
+	size_t len, found = 0;
+	const uint8_t *data = set ? bl_set_local_data(set, entry, &len) : NULL;
+	for (size_t p = 0; data && p + 4 <= len;) {
+		uint16_t type = rsv_wire_get16(data + p);
+		uint16_t rdlen = rsv_wire_get16(data + p + 2);
+		if (p + 4 + rdlen > len)
+			break;
+		if (type == qtype)
+			return 0;
+		if (type == RSV_TYPE_CNAME && rdlen <= RSV_MAX_NAME && found == 0) {
+			memcpy(target, data + p + 4, rdlen);
+			found = rdlen;
+		}
+		p += 4u + rdlen;
+	}
+	return found;
 }
 
 /* ---- the pipeline ----------------------------------------------------------------------- */
@@ -476,10 +643,10 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 		cmpl_count(w->counters, CMPL_QUERIES_TCP);
 	rsv_worker_online(w);
 	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
-	if (!pol_networks_lookup(rs->networks, (struct sockaddr *)&client->addr)) {
-		cmpl_count(w->counters, CMPL_REFUSED);
-		rsv_worker_answer_error(w, rs, &q, client, RSV_RCODE_REFUSED, RSV_EDE_PROHIBITED,
-					"client is not in a configured network");
+	struct rsv_policy_ctx ctx;
+	if (pol_client_lookup(rs->policy, (const struct sockaddr *)&client->addr, &ctx.client) !=
+	    0) {
+		rsv_worker_answer_refused(w, rs, &q, client);
 		return;
 	}
 	switch (p) {
@@ -504,19 +671,62 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 					"only class IN queries are resolved; no zone transfers");
 		return;
 	}
-	const struct rsv_lists *ls = rsv_worker_lists(w);
-	if (ls->set) {
-		struct pol_decision d;
-		if (pol_decide_name(ls->set, q.qname, q.qname_len, POL_CATEGORIES_ALL, &d) == 0 &&
-		    d.kind != POL_DECISION_PASS) {
-			rsv_worker_answer_blocked(w, rs, ls, &q, client, &d, false);
+	ctx.policy = rs->policy;
+	ctx.lists = rsv_worker_lists(w);
+	ctx.mow = rsv_worker_minute_of_week(w, rs);
+	(void)pol_decide(rs->policy, &ctx.client, ctx.lists->set, q.qname, q.qname_len, ctx.mow,
+			 &ctx.query);
+	const struct pol_verdict *v = &ctx.query;
+	uint8_t target[RSV_MAX_NAME];
+	size_t target_len;
+	struct rsv_chain chain;
+	switch (v->d.kind) {
+	case POL_DECISION_PASS:
+		break;
+	case POL_DECISION_REWRITE:
+		target_len = local_cname(v->set, v->d.match.entry, q.qtype, target);
+		if (target_len) {
+			cmpl_count(w->counters, CMPL_REWRITTEN);
+			chain.q = q;
+			chain.ede = RSV_EDE_NONE;
+			chain.ede_text[0] = '\0';
+			answer_rewrite(w, rs, &ctx, &chain, client, target, target_len);
 			return;
 		}
+		break; /* the table has records of this type: answer them as local data */
+	case POL_DECISION_LOCAL: {
+		cmpl_count(w->counters, CMPL_ANSWERED_LOCALLY);
+		size_t n = rsv_synth_local(&q, &v->d, &rs->cfg->sinkhole, rsv_ruleset_udp_size(rs),
+					   w->out_buf, sizeof(w->out_buf) - 2);
+		if (n == 0)
+			rsv_worker_client_release(w, client);
+		else
+			rsv_worker_send(w, client, w->out_buf, n);
+		return;
 	}
-	if (rsv_worker_answer_from_cache(w, rs, &q, client, 0))
+	default:
+		if (v->d.kind == POL_DECISION_BLOCK && v->d.match.action == BL_ACTION_LOCAL_DATA) {
+			/* An RPZ CNAME rewrite: the client gets the target's records too. */
+			target_len = local_cname(v->set, v->d.match.entry, q.qtype, target);
+			if (target_len) {
+				cmpl_count(w->counters, CMPL_BLOCKED);
+				if (v->d.reason == CFG_REASON_NATIONAL)
+					cmpl_count(w->counters, CMPL_BLOCKED_NATIONAL);
+				chain.q = q;
+				chain.ede = rsv_synth_ede(v->d.reason);
+				block_text(ctx.lists, v, &ctx.client, false, chain.ede_text,
+					   sizeof(chain.ede_text));
+				answer_rewrite(w, rs, &ctx, &chain, client, target, target_len);
+				return;
+			}
+		}
+		rsv_worker_answer_blocked(w, rs, ctx.lists, &q, client, v, false);
+		return;
+	}
+	if (rsv_worker_answer_from_cache(w, rs, &ctx, &q, client, 0))
 		return;
 	cmpl_count(w->counters, CMPL_CACHE_MISSES);
-	rsv_forward_start(w, rs, &q, client);
+	rsv_forward_start(w, rs, &q, NULL, client);
 }
 
 /* ---- UDP listeners ---------------------------------------------------------------------- */
@@ -860,8 +1070,10 @@ int rsv_worker_start(struct rsv_server *server, struct rsv_worker *w, unsigned i
 	w->counters = &server->counters[index];
 	atomic_init(&w->stop, false);
 	w->recv_buf = core_malloc(UDP_CHUNK);
+	w->chain_buf = core_malloc(RSV_CHAIN_BUF);
 	w->batch = core_calloc(1, sizeof(*w->batch));
-	if (!w->recv_buf || !w->batch)
+	w->mow_minute = -1;
+	if (!w->recv_buf || !w->chain_buf || !w->batch)
 		return -ENOMEM;
 	int r = uv_loop_init(&w->loop);
 	if (r != 0)
@@ -907,5 +1119,6 @@ void rsv_worker_join(struct rsv_worker *w)
 			close(l->fd);
 	}
 	w->recv_buf = core_free(w->recv_buf);
+	w->chain_buf = core_free(w->chain_buf);
 	w->batch = core_free(w->batch);
 }

@@ -160,10 +160,13 @@ def test_national_list(t):
                                                               ['10.99.0.1'])
             udp(p, 'walled.example.test', 'AAAA').expect_values('walled.example.test.', 'AAAA',
                                                                  ['fd00:99::1'])
-            # An RPZ rewrite: the CNAME of the local data, for any type.
-            udp(p, 'rewrite.example.test', 'A').expect_rcode('NOERROR') \
-                .expect_values('rewrite.example.test.', 'CNAME', ['walled.example.test.']) \
-                .expect_ede(EDE_CENSORED)
+            # An RPZ rewrite: the CNAME of the local data, then the target's records (here the
+            # target's own local data), for any type.
+            r = udp(p, 'rewrite.example.test', 'A').expect_rcode('NOERROR')
+            r.expect_values('rewrite.example.test.', 'CNAME', ['walled.example.test.'])
+            r.expect_values('walled.example.test.', 'A', ['10.99.0.1']).expect_ede(EDE_CENSORED)
+            r = udp(p, 'rewrite.example.test', 'AAAA').expect_rcode('NOERROR')
+            r.expect_values('walled.example.test.', 'AAAA', ['fd00:99::1'])
             # An RPZ IP trigger: any answer holding 192.0.2.25 is blocked, whatever the name.
             r = udp(p, 'mail.example.test', 'A').expect_rcode('NXDOMAIN').expect_ede(EDE_CENSORED)
             r.expect(not r.msg.answer, 'the blocked address was answered')
@@ -198,7 +201,9 @@ def test_lists_and_explain(t):
             for want in ('network: Trường TH Lê Lợi (id 79-TH-0001',
                          "entry: blocked.example.test in list 'adult' (category adult), "
                          + os.path.join(d_lists, 'adult.txt') + ':3',
-                         'decision: BLOCK, reason age policy (EDE 15), answer sinkhole address'):
+                         'group: none (every category of every list applies)',
+                         'decision: BLOCK by list, reason age policy (EDE 15 Blocked), '
+                         'answer sinkhole address'):
                 check(want in out, 'explain lacks %r:\n%s' % (want, out))
             out = d.ctl('explain', '127.0.3.5', 'ok.blocked.example.test').expect_ok().stdout
             check('decision: PASS' in out and '(allow)' in out, 'explain allow:\n' + out)
