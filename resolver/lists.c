@@ -13,8 +13,10 @@
 #include "blocklists/parse.h"
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/dname.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "policy/builtin.h"
 
 #define MAX_ENTRIES (50u * 1000 * 1000)
 #define SNAPSHOT_NAME "blocklists.set"
@@ -93,17 +95,6 @@ static struct rsv_lists *lists_new(const struct cfg_root *cfg)
 out_free:
 	rsv_lists_free(l);
 	return NULL;
-}
-
-int rsv_lists_empty(const struct cfg_root *cfg, struct rsv_lists **out_lists)
-{
-	struct rsv_lists *l = lists_new(cfg);
-	if (!l)
-		return -ENOMEM;
-	for (size_t i = 0; i < l->n_status; i++)
-		l->status[i].source = RSV_LIST_MISSING;
-	*out_lists = l;
-	return 0;
 }
 
 static int path_in_state(const struct cfg_root *cfg, const char *name, char *buf, size_t size)
@@ -292,6 +283,24 @@ static int add_list(const struct cfg_root *cfg, size_t i, struct bl_builder *b,
 	return 0;
 }
 
+/* The built-in names of the proxy_vpn_doh category (policy/builtin.h), as list @list_id: they
+ * block only for groups that block that category, like any list of it. */
+static int add_builtin(struct bl_builder *b, uint16_t list_id)
+{
+	size_t n;
+	const char *const *names = pol_builtin_bypass_names(&n);
+	int r = bl_builder_set_list_name(b, list_id, RSV_BUILTIN_BYPASS_LIST);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		uint8_t wire[CORE_DNAME_WIRE_MAX];
+		size_t len = core_dname_from_text(names[i], strlen(names[i]), wire, NULL);
+		if (len == 0)
+			continue; /* the table's own test checks every name */
+		r = bl_builder_add(b, wire, len, 1u << CFG_CAT_PROXY_VPN_DOH, list_id,
+				   BL_MATCH_SELF | BL_MATCH_BELOW, BL_ACTION_POLICY, 0, NULL, 0);
+	}
+	return r;
+}
+
 int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 		    struct rsv_lists **out_lists)
 {
@@ -303,11 +312,7 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 	int r = -ENOMEM;
 	if (!l)
 		goto out;
-	if (cfg->n_lists == 0) {
-		*out_lists = l;
-		return 0;
-	}
-	if (path_in_state(cfg, "lists", dir, sizeof(dir)) == 0)
+	if (cfg->n_lists && path_in_state(cfg, "lists", dir, sizeof(dir)) == 0)
 		(void)mkdir(dir, 0750);
 	b = bl_builder_new(MAX_ENTRIES);
 	if (!b)
@@ -317,12 +322,14 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 		if (r != 0)
 			goto out;
 	}
-	r = bl_builder_finish(b, &l->set);
+	r = add_builtin(b, (uint16_t)cfg->n_lists);
+	if (r == 0)
+		r = bl_builder_finish(b, &l->set);
 	if (r == 0 && rg.n)
 		r = bl_ipset_new(rg.v, rg.n, &l->ips);
 	if (r != 0)
 		goto out;
-	if (path_in_state(cfg, SNAPSHOT_NAME, snap, sizeof(snap)) == 0) {
+	if (cfg->n_lists && path_in_state(cfg, SNAPSHOT_NAME, snap, sizeof(snap)) == 0) {
 		int w = bl_set_write(l->set, snap);
 		struct bl_set *mapped;
 		if (w != 0) {

@@ -8,6 +8,10 @@
  * at all, is taken from that copy instead. The compiled set is written to
  * <state_dir>/blocklists.set, which a restart maps and serves at once, before any list file is
  * read again.
+ *
+ * After the configured lists the set holds the built-in list RSV_BUILTIN_BYPASS_LIST: the
+ * well-known public DoH/DoT resolvers and bypass services (policy/builtin.h) in the
+ * proxy_vpn_doh category, so that groups blocking that category block them with no list file.
  */
 #pragma once
 
@@ -19,6 +23,9 @@
 #include "blocklists/set.h"
 #include "config/config.h"
 #include "core/buf.h"
+
+/** Name of the built-in list of the proxy_vpn_doh category. */
+#define RSV_BUILTIN_BYPASS_LIST "builtin-proxy_vpn_doh"
 
 /** Where a list's entries came from in the set in force. */
 enum rsv_list_source {
@@ -63,10 +70,6 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
  *         it is unusable (it is then ignored).
  */
 int rsv_lists_open_snapshot(const struct cfg_root *cfg, struct rsv_lists **out_lists)
-	__attribute__((warn_unused_result));
-
-/** Lists with no set (nothing configured, or nothing known yet). */
-int rsv_lists_empty(const struct cfg_root *cfg, struct rsv_lists **out_lists)
 	__attribute__((warn_unused_result));
 
 /** Free @lists (NULL is fine); returns NULL. */

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "policy/builtin.h"
 #include "resolver/blockpage.h"
 #include "resolver/cache.h"
 #include "resolver/control.h"
@@ -509,6 +510,10 @@ static void cmd_lists(struct control *ctl, struct core_buf *out)
 				      rsv_list_source_name(st->source), st->problem ? " (" : "",
 				      st->problem ? st->problem : "", st->problem ? ")" : "");
 	}
+	size_t n_builtin;
+	(void)pol_builtin_bypass_names(&n_builtin);
+	(void)core_buf_printf(out, "list %s: category proxy_vpn_doh, %zu entries, built in (blocked for groups that block proxy_vpn_doh)\n",
+			      RSV_BUILTIN_BYPASS_LIST, n_builtin);
 }
 
 /* "explain CLIENT DOMAIN": the network, and the list, entry and rule that decide. */
@@ -868,7 +873,7 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 	struct rsv_lists *lists = NULL;
 	bool need_rebuild = false;
 	if (rs->cfg->n_lists == 0) {
-		r = rsv_lists_empty(rs->cfg, &lists);
+		r = rsv_lists_build(rs->cfg, NULL, &lists); /* the built-in names only */
 	} else if ((r = rsv_lists_open_snapshot(rs->cfg, &lists)) == 0) {
 		core_log_notice("rsv", "serving the blocklist snapshot (%zu names) while the lists are read",
 				bl_set_count(lists->set));
