@@ -469,7 +469,7 @@ bool rsv_worker_check_answer(const struct rsv_policy_ctx *ctx, const uint8_t *ms
 
 /* The EXTRA-TEXT of a blocked answer: what decided, in a few words. */
 static void block_text(const struct rsv_lists *lists, const struct pol_verdict *v,
-		       const struct pol_client *client, bool via_target, char *out, size_t size)
+		       bool via_target, char *out, size_t size)
 {
 	const char *tail = via_target ? ", through the answer (CNAME target or address)" : "";
 	switch (v->by) {
@@ -484,9 +484,9 @@ static void block_text(const struct rsv_lists *lists, const struct pol_verdict *
 	}
 	const char *list = bl_set_list_name(lists->set, v->d.match.list_id);
 	const char *category = rsv_lists_first_category(lists, v->d.categories);
-	if (v->by == POL_BY_SCHEDULE && client)
-		snprintf(out, size, "lanhmanh: list '%s', category %s, schedule of group %s%s",
-			 list ? list : "?", category, client->group->name, tail);
+	if (v->by == POL_BY_SCHEDULE)
+		snprintf(out, size, "lanhmanh: list '%s', category %s, blocked at this hour by a schedule%s",
+			 list ? list : "?", category, tail);
 	else
 		snprintf(out, size, "lanhmanh: list '%s', category %s%s", list ? list : "?",
 			 category, tail);
@@ -508,7 +508,7 @@ void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *r
 	if (via_target)
 		dq.match.labels_below = 0; /* the SOA goes at the query name */
 	char text[200];
-	block_text(lists, v, NULL, via_target, text, sizeof(text));
+	block_text(lists, v, via_target, text, sizeof(text));
 	size_t len = rsv_synth_block(q, &dq, &rs->cfg->sinkhole, v->set, text,
 				     rsv_ruleset_udp_size(rs), w->out_buf, sizeof(w->out_buf) - 2);
 	if (len == 0) {
@@ -714,8 +714,7 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 					cmpl_count(w->counters, CMPL_BLOCKED_NATIONAL);
 				chain.q = q;
 				chain.ede = rsv_synth_ede(v->d.reason);
-				block_text(ctx.lists, v, &ctx.client, false, chain.ede_text,
-					   sizeof(chain.ede_text));
+				block_text(ctx.lists, v, false, chain.ede_text, sizeof(chain.ede_text));
 				answer_rewrite(w, rs, &ctx, &chain, client, target, target_len);
 				return;
 			}

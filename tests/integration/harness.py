@@ -627,20 +627,28 @@ def kdig(port, name, rdtype='A', *opts, addr='127.0.0.1', timeout=2):
 class Nsd:
     """nsd serving zones from tests/integration/zones/ on 127.0.0.1:port.
 
+    zone_texts: more zones given inline, {zone name: zone file text}, served after @zones.
     Use as a context manager; stop()/start()/restart() may be called inside."""
 
-    def __init__(self, ctx, zones=('example.test',), name='nsd', port=None, host='127.0.0.1'):
+    def __init__(self, ctx, zones=('example.test',), name='nsd', port=None, host='127.0.0.1',
+                 zone_texts=None):
         self.ctx = ctx
         self.name = name
         self.host = host
         self.port = port or free_port()
         self.dir = ctx.path(name)
-        self.zones = list(zones)
+        zone_texts = dict(zone_texts or {})
+        self.zones = list(zones) + [z for z in zone_texts if z not in zones]
         self.proc = None
         self.starts = 0
         os.makedirs(self.dir, exist_ok=True)
         for z in self.zones:
-            shutil.copy(os.path.join(ZONES_DIR, z + '.zone'), os.path.join(self.dir, z + '.zone'))
+            if z in zone_texts:
+                with open(os.path.join(self.dir, z + '.zone'), 'w') as f:
+                    f.write(zone_texts[z])
+            else:
+                shutil.copy(os.path.join(ZONES_DIR, z + '.zone'),
+                            os.path.join(self.dir, z + '.zone'))
         self.conf = os.path.join(self.dir, 'nsd.conf')
         self.log = os.path.join(self.dir, 'nsd.log')
         self.out = os.path.join(self.dir, 'nsd.out')
