@@ -410,6 +410,26 @@ static bool override_match(const struct bl_set *set, const uint8_t *name, size_t
 	return true;
 }
 
+/*
+ * For a name that passes now: when a schedule of @g would block it at another time, the
+ * seconds until the schedule next changes, so that no client keeps the answer cached into the
+ * window (a pupil's phone resolving a game at 06:59 must not play it until 07:59). Only names
+ * some list has (@d->matched) pay for the second lookup.
+ */
+static uint32_t schedule_ttl_cap(const struct pol_group *g, const struct bl_set *lists,
+				 const uint8_t *name, size_t len, unsigned minute_of_week,
+				 const struct pol_decision *d, uint32_t enforced)
+{
+	uint32_t later = g->scheduled & ~enforced;
+	if (!g->schedule || !d->matched || !later)
+		return 0;
+	struct pol_decision then;
+	(void)pol_decide_name(lists, name, len, enforced | later, &then);
+	if (then.kind == POL_DECISION_PASS || then.reason == CFG_REASON_NATIONAL)
+		return 0;
+	return pol_schedule_minutes_until_change(g->schedule, minute_of_week) * 60u;
+}
+
 /* Stages 3-6 of pol_decide(); @national_only: a previous allow covers the other categories. */
 static void decide_lists(const struct pol_policy *p, const struct pol_client *c,
 			 const struct bl_set *lists, const uint8_t *name, size_t len,
@@ -446,6 +466,7 @@ static void decide_lists(const struct pol_policy *p, const struct pol_client *c,
 		return;
 	out->d = d;
 	out->set = lists;
+	out->ttl_cap_s = schedule_ttl_cap(g, lists, name, len, minute_of_week, &d, enforced);
 	if (!d.matched || !(d.match.flags & BL_ALLOW))
 		out->by = POL_BY_NOTHING;
 	else

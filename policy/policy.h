@@ -89,6 +89,9 @@ struct pol_verdict {
 	enum pol_stage by;
 	const struct bl_set *set; /**< the set d.match comes from (lists, overrides, built-in) */
 	uint32_t enforced; /**< categories enforced for this client at this minute */
+	/** PASS: a schedule of the group will block the name later; the answer's TTLs must not
+	 * outlive the next change of the schedule (seconds, to the minute). 0: no cap. */
+	uint32_t ttl_cap_s;
 };
 
 struct pol_policy;

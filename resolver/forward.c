@@ -314,6 +314,8 @@ static void answer_client(struct rsv_worker *w, const struct rsv_ruleset *rs,
 		rsv_worker_answer_chain(w, rs, chain, client, q->qname, q->qname_len, msg, len);
 		return;
 	}
+	if (ctx.query.ttl_cap_s)
+		(void)rsv_wire_cap_ttls(msg, len, q, ctx.query.ttl_cap_s);
 	if (!rsv_worker_answer_stored(w, rs, q, client, msg, len, size, RSV_EDE_NONE, NULL))
 		rsv_worker_client_release(w, client);
 }

@@ -672,3 +672,16 @@ size_t rsv_wire_name_to_text(const uint8_t *name, char *out, size_t size)
 	out[n] = '\0';
 	return n;
 }
+
+bool rsv_wire_cap_ttls(uint8_t *msg, size_t len, const struct rsv_query *q, uint32_t cap_s)
+{
+	struct rsv_scan sc;
+	if (rsv_wire_scan_response(msg, len, q, &sc) != 0)
+		return false;
+	for (size_t i = 0; i < sc.n_ttls; i++) {
+		uint8_t *p = msg + sc.ttl_offsets[i];
+		if (rsv_wire_get32(p) > cap_s)
+			rsv_wire_put32(p, cap_s);
+	}
+	return true;
+}

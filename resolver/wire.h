@@ -193,6 +193,13 @@ size_t rsv_wire_chain_cname(const struct rsv_query *q, const uint8_t *target, si
 size_t rsv_wire_write_opt(uint8_t *p, size_t room, uint16_t udp_size, unsigned ext_rcode,
 			  bool do_bit, enum rsv_ede ede, const char *text);
 
+/**
+ * Lower every TTL above @cap_s in @msg (@len bytes: a stored answer to @q, as the cache gives
+ * it) to @cap_s, OPT excepted. @return false, leaving @msg unchanged, when it does not scan as
+ * an answer to @q.
+ */
+bool rsv_wire_cap_ttls(uint8_t *msg, size_t len, const struct rsv_query *q, uint32_t cap_s);
+
 /** Called with each CNAME/DNAME target of an answer section (lower-cased wire name). Return
  * true to stop the walk. */
 typedef bool (*rsv_wire_name_fn)(void *arg, const uint8_t *name, size_t len);

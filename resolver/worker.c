@@ -351,6 +351,8 @@ bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset
 		rsv_worker_answer_blocked(w, rs, ctx->lists, q, client, &v, true);
 		return true;
 	}
+	if (ctx->query.ttl_cap_s)
+		(void)rsv_wire_cap_ttls(w->out_buf, len, q, ctx->query.ttl_cap_s);
 	enum rsv_ede ede = RSV_EDE_NONE;
 	const char *text = NULL;
 	if (r == RSV_CACHE_STALE) {

@@ -54,7 +54,7 @@ REAL = {
 
 
 def zone(origin, records):
-    return ('$ORIGIN %s.\n$TTL 300\n'
+    return ('$ORIGIN %s.\n$TTL 86400\n'
             '@ 120 IN SOA ns.%s. hostmaster.%s. 2024010101 3600 600 86400 60\n'
             '@ IN NS ns.example.test.\n%s\n' % (origin, origin, origin, records))
 
@@ -347,7 +347,15 @@ def test_schedules(t):
                      'EDE text of a scheduled block: %r' % texts)
             expect_blocked(d, THPT, 'www.social.school.test', query=tcp)
             expect_pass(d, LOP_MO, 'www.social.school.test')  # thpt preset, no such schedule
-            expect_pass(d, LOP_MO, 'www.games.school.test')   # its games window is not now
+            # Its games window is not now: the name passes, but no client may cache it into
+            # the window (2 h away): TTL capped at the next change; staff gets the zone's day.
+            r = expect_pass(d, LOP_MO, 'www.games.school.test')
+            ttl = r.msg.answer[0].ttl
+            r.expect(7000 <= ttl <= 7200, 'TTL %d not capped at the schedule (<= 7200)' % ttl)
+            r = expect_pass(d, GIAO_VIEN, 'www.games.school.test')
+            r.expect(r.msg.answer[0].ttl > 80000, 'staff TTL %d capped' % r.msg.answer[0].ttl)
+            r = expect_pass(d, LOP_MO, 'www.games.school.test')  # from the cache: capped too
+            r.expect(r.msg.answer[0].ttl <= 7200, 'cached TTL %d not capped' % r.msg.answer[0].ttl)
             expect_pass(d, THPT, 'www.games.school.test')
             explain(d, THPT, 'www.social.school.test',
                     'group: thpt', 'local time: ', '(UTC)',

@@ -280,6 +280,17 @@ static void test_schedule_boundaries(void **state)
 		v = decide_at(f, thpt, "game.vn", cases[i].mow);
 		assert_int_equal(v.d.kind, cases[i].kind);
 	}
+	/* A name the schedule will block later: its answer must not be cached into the window. */
+	struct pol_verdict w = decide_at(f, thpt, "m.facebook.com", AT(0, 6, 0));
+	assert_int_equal(w.d.kind, POL_DECISION_PASS);
+	assert_int_equal(w.ttl_cap_s, 3600);
+	w = decide_at(f, thpt, "m.facebook.com", AT(5, 10, 0)); /* Saturday → Monday 07:00 */
+	assert_int_equal(w.ttl_cap_s, (2 * 1440 - 10 * 60 + 7 * 60) * 60);
+	w = decide_at(f, thpt, "m.facebook.com", AT(0, 17, 0)); /* → Tuesday 07:00 */
+	assert_int_equal(w.ttl_cap_s, 14 * 3600);
+	/* Names no schedule of the group blocks: no cap. */
+	assert_int_equal(decide_at(f, thpt, "www.example.vn", AT(0, 6, 0)).ttl_cap_s, 0);
+	assert_int_equal(decide_at(f, "10.3.0.1", "m.facebook.com", AT(0, 6, 0)).ttl_cap_s, 0);
 	/* Adult content is blocked at every hour: it is the preset's, not the schedule's. */
 	struct pol_verdict v = decide_at(f, thpt, "adult.vn", AT(6, 23, 0));
 	assert_int_equal(v.d.kind, POL_DECISION_BLOCK);
