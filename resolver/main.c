@@ -86,8 +86,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: configuration is valid\n", path);
+		/* What the daemon builds from the file, too: MMDB files, the time zone. */
+		struct pol_policy *policy = NULL;
+		char err[768] = "";
+		r = pol_policy_new(cfg, &policy, err, sizeof(err));
+		pol_policy_free(policy);
 		cfg_free(cfg);
+		if (r != 0) {
+			fprintf(stderr, "%s\nlanhmanhd: '%s' is not a valid configuration (%s)\n",
+				err[0] ? err : core_strerror(r), path, core_strerror(r));
+			return 1;
+		}
+		printf("%s: configuration is valid\n", path);
 		return 0;
 	}
 	/* Reloads read the file again: remember it by an absolute name. */

@@ -233,6 +233,16 @@ def test_check_config(t):
     check(m and int(m.group(1)) in (2, 3, 4), 'YAML syntax error: no diagnostic for line 2-4:\n%s'
           % p.stderr)
 
+    # what the daemon builds from a valid file is checked too: a subscriber database that
+    # cannot be opened is named, with the line of its entry
+    path = t.path('mmdb.yaml')
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('networks:\n  - { mmdb: %s }\n' % t.path('missing.mmdb'))
+    p = _daemon_cmd('--check-config', '-c', path)
+    check(p.returncode == 1, 'missing MMDB file: exit %d, want 1\n%s' % (p.returncode, p.stderr))
+    check('%s:2: networks[0].mmdb: ' % path in p.stderr and 'missing.mmdb' in p.stderr,
+          'missing MMDB file not named with its line:\n%s' % p.stderr)
+
     # missing file
     path = t.path('does-not-exist.yaml')
     p = _daemon_cmd('--check-config', '-c', path)
