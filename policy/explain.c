@@ -247,7 +247,9 @@ void pol_explain(const struct pol_policy *p, const struct cfg_root *cfg,
 		break;
 	case POL_DECISION_LOCAL:
 		(void)core_buf_printf(out, "decision: answered here (%s) by %s: %s\n",
-				      d->match.action == BL_ACTION_NXDOMAIN ? "NXDOMAIN" : "NODATA",
+				      d->match.action == BL_ACTION_NXDOMAIN     ? "NXDOMAIN"
+				      : d->match.action == BL_ACTION_LOCAL_DATA ? "local data"
+										: "NODATA",
 				      pol_stage_name(v.by),
 				      v.by == POL_BY_CANARY
 					      ? "browsers and phones keep using this resolver"

@@ -192,8 +192,8 @@ size_t rsv_synth_block(const struct rsv_query *q, const struct pol_decision *d,
 }
 
 size_t rsv_synth_local(const struct rsv_query *q, const struct pol_decision *d,
-		       const struct cfg_sinkhole *sh, uint16_t udp_size, uint8_t *out,
-		       size_t size)
+		       const struct cfg_sinkhole *sh, const struct bl_set *set, uint16_t udp_size,
+		       uint8_t *out, size_t size)
 {
-	return synth(q, d, sh, NULL, RSV_EDE_NONE, NULL, udp_size, out, size);
+	return synth(q, d, sh, set, RSV_EDE_NONE, NULL, udp_size, out, size);
 }

@@ -31,10 +31,11 @@ size_t rsv_synth_block(const struct rsv_query *q, const struct pol_decision *d,
 		       const char *ede_text, uint16_t udp_size, uint8_t *out, size_t size);
 
 /**
- * Write the answer to @q that @d (kind LOCAL: a bypass canary, a local zone) asks for: NXDOMAIN
- * or NODATA with the synthetic SOA, without an Extended DNS Error (nothing is blocked).
+ * Write the answer to @q that @d asks for when nothing is blocked (kind LOCAL: a bypass canary,
+ * a local zone; kind REWRITE asked for the CNAME itself): NXDOMAIN, NODATA with the synthetic
+ * SOA, or the entry's local data from @set, without an Extended DNS Error.
  * @return the length, or 0 when @size is too small.
  */
 size_t rsv_synth_local(const struct rsv_query *q, const struct pol_decision *d,
-		       const struct cfg_sinkhole *sh, uint16_t udp_size, uint8_t *out,
-		       size_t size);
+		       const struct cfg_sinkhole *sh, const struct bl_set *set, uint16_t udp_size,
+		       uint8_t *out, size_t size);

@@ -686,20 +686,23 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 	case POL_DECISION_PASS:
 		break;
 	case POL_DECISION_REWRITE:
+		cmpl_count(w->counters, CMPL_REWRITTEN);
 		target_len = local_cname(v->set, v->d.match.entry, q.qtype, target);
 		if (target_len) {
-			cmpl_count(w->counters, CMPL_REWRITTEN);
 			chain.q = q;
 			chain.ede = RSV_EDE_NONE;
 			chain.ede_text[0] = '\0';
 			answer_rewrite(w, rs, &ctx, &chain, client, target, target_len);
 			return;
 		}
-		break; /* the table has records of this type: answer them as local data */
+		/* a query for the CNAME itself gets it, as local data */
+		__attribute__((fallthrough));
 	case POL_DECISION_LOCAL: {
-		cmpl_count(w->counters, CMPL_ANSWERED_LOCALLY);
-		size_t n = rsv_synth_local(&q, &v->d, &rs->cfg->sinkhole, rsv_ruleset_udp_size(rs),
-					   w->out_buf, sizeof(w->out_buf) - 2);
+		if (v->d.kind == POL_DECISION_LOCAL)
+			cmpl_count(w->counters, CMPL_ANSWERED_LOCALLY);
+		size_t n = rsv_synth_local(&q, &v->d, &rs->cfg->sinkhole, v->set,
+					   rsv_ruleset_udp_size(rs), w->out_buf,
+					   sizeof(w->out_buf) - 2);
 		if (n == 0)
 			rsv_worker_client_release(w, client);
 		else

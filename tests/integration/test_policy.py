@@ -455,6 +455,19 @@ def test_bypass_canaries_and_local_zones(t):
                     'decision: answered here (NXDOMAIN) by bypass canary')
             explain(d, LOP_MO, '_dns.resolver.arpa',
                     'decision: answered here (NODATA) by local zone')
+            # localhost is this machine, whoever asks (RFC 6761), never forwarded
+            before = stats(d)
+            for rdtype, addr in (('A', '127.0.0.1'), ('AAAA', '::1')):
+                r = ask(d, TIEU_HOC, 'localhost', rdtype).expect_rcode('NOERROR')
+                r.expect_values('localhost.', rdtype, [addr])
+                r = ask(d, GIAO_VIEN, 'www.localhost', rdtype).expect_rcode('NOERROR')
+                r.expect_values('www.localhost.', rdtype, [addr])
+            explain(d, TIEU_HOC, 'localhost', 'decision: answered here (local data) by local zone')
+            # a query for the CNAME of a safe-search name gets the CNAME itself
+            r = ask(d, TIEU_HOC, 'www.google.com.vn', 'CNAME').expect_rcode('NOERROR')
+            r.expect_values('www.google.com.vn.', 'CNAME', ['forcesafesearch.google.com.'])
+            eq(stats(d)['upstream_queries'], before['upstream_queries'],
+               'upstream queries for localhost and a safe-search CNAME')
 
 
 def test_builtin_bypass_names(t):
