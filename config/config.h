@@ -322,6 +322,14 @@ int cfg_size_parse(const char *text, uint64_t *out_bytes);
  */
 int cfg_duration_parse(const char *text, uint64_t *out_ms);
 
+/**
+ * True when @name can be a zone name of tzdata ("Asia/Ho_Chi_Minh"): a relative path of
+ * components of [A-Za-z0-9._+-], none empty or starting with '.' (so no "." or ".."), at most
+ * 255 bytes. The config checks server.timezone with it, the policy's clock before opening the
+ * file.
+ */
+bool cfg_zone_name_ok(const char *name);
+
 /** Parse true/false/yes/no/on/off (any case); 0 with the value in @out_value, or CORE_EPARSE. */
 int cfg_bool_parse(const char *text, bool *out_value);
 

@@ -343,9 +343,7 @@ static void load_log_level(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_se
 		ctx->oom = true;
 }
 
-/* Relative path of components of [A-Za-z0-9._+-], none starting with '.' (so no "." or ".."):
- * the rule of the policy's clock (policy/tzfile.c), which opens the same file. */
-static bool zone_name_ok(const char *name)
+bool cfg_zone_name_ok(const char *name)
 {
 	const char *comp = name;
 
@@ -396,7 +394,7 @@ static void load_timezone(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_ser
 
 	if (!s)
 		return;
-	if (zone_name_ok(s)) {
+	if (cfg_zone_name_ok(s)) {
 		snprintf(path, sizeof(path), "%s/%s", ZONEINFO_DIR, s);
 		if (is_tzif(path)) {
 			srv->timezone = core_strdup(s);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "policy/schedule.h"
@@ -569,28 +570,6 @@ out_close:
 	return rc;
 }
 
-static bool zone_name_ok(const char *name)
-{
-	const char *comp = name;
-
-	if (!*name || strlen(name) >= 256)
-		return false;
-	for (const char *p = name;; p++) {
-		if (*p == '/' || !*p) {
-			if (p == comp ||
-			    *comp == '.') /* empty, "/x", "x//y", ".", "..", ".hidden" */
-				return false;
-			if (!*p)
-				return true;
-			comp = p + 1;
-			continue;
-		}
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '+' || *p == '-'))
-			return false;
-	}
-}
-
 int pol_clock_init(struct pol_clock *c, const char *tz_name)
 {
 	char path[sizeof(POL_CLOCK_ZONEINFO_DIR) + 256 + 1];
@@ -599,7 +578,7 @@ int pol_clock_init(struct pol_clock *c, const char *tz_name)
 	memset(c, 0, sizeof(*c));
 	if (!tz_name)
 		tz_name = POL_CLOCK_DEFAULT_ZONE;
-	if (!zone_name_ok(tz_name))
+	if (!cfg_zone_name_ok(tz_name))
 		return -EINVAL;
 	snprintf(path, sizeof(path), "%s/%s", POL_CLOCK_ZONEINFO_DIR, tz_name);
 	rc = pol_clock_init_file(c, path);
