@@ -16,6 +16,8 @@ Run with Debian's /usr/bin/python3 (it has python3-dnspython). Subcommands:
   startup-timer ...            from an exec-stamp to READY=1 and to the first blocked answer
   proc-mem PID                 VmRSS, VmHWM (and the set file's mapping) of a process, as JSON
   lists-report ...             the table of bench/lists.sh (load times, memory, bytes per entry)
+  gen-networks ...             N CIDR networks in round-robin groups (YAML and make_mmdb.pl input)
+  ask ...                      ask names from a given source address, check the answers
 
 Every figure printed by `report` is computed here, in one place, so that later benchmarks (kresd,
 blocklists) reuse the same arithmetic.
@@ -335,7 +337,8 @@ def cmd_report(args):
         print(f"\n{prm.get('cpus', '?')} CPUs ({prm.get('cpu_model', '?')}), "
               f"{'pinned' if prm.get('pinned') else 'not pinned'}; dnsperf {prm.get('dnsperf', '?')} "
               f"-c {prm.get('clients', '?')} -q {prm.get('outstanding', '?')} {prm.get('dnsperf_args', '')}".rstrip()
-              + f"; unbound {prm.get('unbound', '?')}; {prm.get('nsd', '?')}; "
+              + (f"; unbound {prm.get('unbound', '?')}" if "unbound" in prm else "")
+              + f"; {prm.get('nsd', '?')}; "
               f"lanhmanhd: {prm.get('lanhmanhd', '-')}; tree {args.git}")
     title = "median of %d rounds" % rounds if rounds > 1 else "one run"
     print(f"\nCached names, {args.names} names, dnsperf {args.duration}s x {rounds} ({title}):")
@@ -345,12 +348,17 @@ def cmd_report(args):
 
     ratios = {}
     subj = args.subject
-    if subj in summary:
-        for peer in daemons:
-            if peer == subj:
-                continue
+    # Pairs (numerator, denominator, key): by default the subject against each peer, keyed by
+    # the peer; with --baseline, each other daemon against the baseline, keyed by that daemon.
+    if args.baseline:
+        pairs = [(d, args.baseline, d) for d in daemons if d != args.baseline] \
+            if args.baseline in summary else []
+    else:
+        pairs = [(subj, peer, peer) for peer in daemons if peer != subj] if subj in summary else []
+    if pairs:
+        for subj, peer, key in pairs:
             s, p = summary[subj], summary[peer]
-            ratios[peer] = {
+            ratios[key] = {
                 "qps": s["qps"] / p["qps"] if p["qps"] else None,
                 "q_per_cpu_s": (s["q_per_cpu_s"] / p["q_per_cpu_s"]
                                 if s["q_per_cpu_s"] and p["q_per_cpu_s"] else None),
@@ -362,9 +370,10 @@ def cmd_report(args):
                 b = [r for r in runs if r["daemon"] == peer and r["round"] == rnd]
                 if a and b and a[0]["q_per_cpu_s"] and b[0]["q_per_cpu_s"]:
                     per_round.append(a[0]["q_per_cpu_s"] / b[0]["q_per_cpu_s"])
-            ratios[peer]["q_per_cpu_s_per_round"] = per_round
+            ratios[key]["q_per_cpu_s_per_round"] = per_round
         print()
-        for peer, r in ratios.items():
+        for subj, peer, key in pairs:
+            r = ratios[key]
             line = (f"{subj}/{peer}: queries/s x{fmt('{:.2f}', r['qps'])}, "
                     f"queries per CPU-second x{fmt('{:.2f}', r['q_per_cpu_s'])}")
             if len(r["q_per_cpu_s_per_round"]) > 1:
@@ -651,6 +660,85 @@ def cmd_lists_report(args):
 
 
 # --------------------------------------------------------------------------------------------
+# policy (bench/policy.sh)
+
+def _ipv4(n):
+    return ".".join(str(n >> s & 255) for s in (24, 16, 8, 0))
+
+
+def cmd_gen_networks(args):
+    """N CIDR networks of /PREFIX: network i lies in 10.0.0.0/8 when i is even, in 127.0.0.0/8
+    when odd, at block 2 * (i // 2) of its /8, so that the block after each network is in no
+    network; group i % len(groups) (round-robin). Writes the `networks:` section (YAML) and the
+    same ranges as make_mmdb.pl input (CIDR GROUP NETWORK_ID). Prints: the address of a client
+    in a network of --client-group, in 127.0.0.0/8 (a local address dnsperf can send from), that
+    network's name and CIDR, and an address of 127.0.0.0/8 in no network."""
+    groups = args.groups.split()
+    if not groups or args.client_group not in groups:
+        die("gen-networks: --client-group must be one of --groups")
+    size = 1 << (32 - args.prefix)
+    if args.networks < 2 or args.networks * size > 1 << 24:
+        die(f"gen-networks: {args.networks} networks of /{args.prefix} do not fit in two /8s "
+            "with a gap after each")
+    nets = []
+    for i in range(args.networks):
+        base = (10 << 24) if i % 2 == 0 else (127 << 24)
+        addr = base + 2 * (i // 2) * size
+        nets.append((f"{_ipv4(addr)}/{args.prefix}", groups[i % len(groups)], f"net-{i:06d}", addr))
+    with open(args.yaml, "w") as y:
+        y.write("networks:\n")
+        for cidr, g, name, _ in nets:
+            y.write(f'  - {{ name: "{name}", cidr: ["{cidr}"], group: {g} }}\n')
+    if args.mmdb_input:
+        with open(args.mmdb_input, "w") as m:
+            for cidr, g, name, _ in nets:
+                m.write(f"{cidr} {g} {name}\n")
+    # the client: a network of client_group in 127/8, about half-way through the table
+    i = args.networks // 2
+    while not (i % 2 == 1 and groups[i % len(groups)] == args.client_group):
+        i += 1
+        if i >= args.networks:
+            die("gen-networks: no network of the client group in 127.0.0.0/8")
+    cidr, _, name, addr = nets[i]
+    print(_ipv4(addr + 10), name, cidr, _ipv4(addr + size + 10))
+
+
+def cmd_ask(args):
+    """Each --check NAME=EXPECT, type A, over UDP from --source. EXPECT: an IPv4 address the
+    answer must hold; !ADDR: an answer (any rcode) that does not hold it; or an rcode name
+    (NXDOMAIN, REFUSED, ...). Prints one line per check; exit 1 when one fails."""
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
+    bad = 0
+    for chk in args.check:
+        name, _, expect = chk.rpartition("=")
+        q = dns.message.make_query(name, "A")
+        try:
+            r = dns.query.udp(q, args.server, port=args.port, source=args.source,
+                              timeout=args.timeout)
+        except Exception as e:
+            print(f"  FAIL {name} from {args.source}: {type(e).__name__}: {e}")
+            bad += 1
+            continue
+        rc = dns.rcode.to_text(r.rcode())
+        addrs = [a.address for rr in r.answer if rr.rdtype == dns.rdatatype.A for a in rr]
+        if re.fullmatch(r"[0-9.]+", expect):
+            ok = expect in addrs
+        elif expect.startswith("!"):
+            ok = expect[1:] not in addrs
+        else:
+            ok = rc == expect
+        ede = [o.text for o in r.options if getattr(o, "otype", None) == 15 and o.text]
+        print(f"  {'ok  ' if ok else 'FAIL'} {name} from {args.source}: {rc} "
+              f"{','.join(addrs) or '-'}{' (EDE: ' + '; '.join(ede) + ')' if ede else ''}"
+              f" (expected {expect})")
+        bad += not ok
+    sys.exit(1 if bad else 0)
+
+
+# --------------------------------------------------------------------------------------------
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
@@ -713,6 +801,8 @@ def main():
     p.add_argument("--bench", default="cached")
     p.add_argument("--runs", required=True)
     p.add_argument("--subject", default="lanhmanh")
+    p.add_argument("--baseline", default="",
+                   help="ratios of every other daemon to this one (instead of subject/peers)")
     p.add_argument("--names", type=int, default=0)
     p.add_argument("--duration", default="?")
     p.add_argument("--results-dir")
@@ -761,6 +851,23 @@ def main():
     p.add_argument("--git", default="")
     p.add_argument("--params", default="")
     p.set_defaults(fn=cmd_lists_report)
+
+    p = sub.add_parser("gen-networks")
+    p.add_argument("--networks", type=int, required=True)
+    p.add_argument("--prefix", type=int, default=26)
+    p.add_argument("--groups", default="mam_non tieu_hoc thcs thpt giao_vien khach")
+    p.add_argument("--client-group", default="tieu_hoc")
+    p.add_argument("--yaml", required=True, help="the networks: section")
+    p.add_argument("--mmdb-input", default="", help="the same ranges for make_mmdb.pl")
+    p.set_defaults(fn=cmd_gen_networks)
+
+    p = sub.add_parser("ask")
+    p.add_argument("--server", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--source", default="127.0.0.1")
+    p.add_argument("--timeout", type=float, default=3)
+    p.add_argument("--check", action="append", default=[], help="NAME=EXPECT (repeatable)")
+    p.set_defaults(fn=cmd_ask)
 
     args = ap.parse_args()
     args.fn(args)

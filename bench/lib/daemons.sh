@@ -16,6 +16,8 @@
 # Hooks for other benchmarks (all optional):
 #   BENCH_EXEC_WRAP        words put right before the daemon's binary (e.g. benchlib exec-stamp)
 #   LANHMANHD_EXTRA_YAML   a file appended to lanhmanhd's config (lists:, sinkhole:)
+#   LANHMANHD_NETWORKS_YAML a file holding lanhmanhd's whole `networks:` section, instead of the
+#                          default one network 127.0.0.0/8 (bench/policy.sh: 100k networks)
 #   LANHMANH_NOTIFY_SOCKET an sd_notify socket someone else listens on (no listener started)
 #   UNBOUND_MODULES        unbound's module-config (default "iterator")
 #   UNBOUND_EXTRA_CONF     a file appended to unbound.conf (an rpz: clause)
@@ -170,7 +172,7 @@ resolver_check_lanhmanh() {
 }
 
 # LANHMANHD_ARGS: extra arguments; LANHMANHD_EXTRA_YAML: a file appended to the generated config
-# (lists:, groups: for the blocklist benchmarks).
+# (lists:, groups: for the blocklist benchmarks); LANHMANHD_NETWORKS_YAML: the networks: section.
 resolver_start_lanhmanh() {
 	local port=$1 inst=${2:-lanhmanh} d=$BENCH_TMP/${2:-lanhmanh} rc i notify_pid notify_sock
 	mkdir -p "$d/state"
@@ -184,9 +186,15 @@ resolver_start_lanhmanh() {
 		  state_dir: $d/state
 		  control_socket: $d/control.sock
 		  log_level: warning
-		networks:
-		  - { name: bench, cidr: ["127.0.0.0/8"] }
 	EOF
+	if [[ -n ${LANHMANHD_NETWORKS_YAML:-} ]]; then
+		cat "$LANHMANHD_NETWORKS_YAML" >>"$d/lanhmanh.yaml" || bench_die "cannot read LANHMANHD_NETWORKS_YAML=$LANHMANHD_NETWORKS_YAML"
+	else
+		cat >>"$d/lanhmanh.yaml" <<-EOF
+			networks:
+			  - { name: bench, cidr: ["127.0.0.0/8"] }
+		EOF
+	fi
 	if [[ -n ${LANHMANHD_EXTRA_YAML:-} ]]; then
 		cat "$LANHMANHD_EXTRA_YAML" >>"$d/lanhmanh.yaml" || bench_die "cannot read LANHMANHD_EXTRA_YAML=$LANHMANHD_EXTRA_YAML"
 	fi
