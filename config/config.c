@@ -80,6 +80,14 @@ struct cfg_root *cfg_free(struct cfg_root *cfg)
 		core_free(cfg->lists[i].category);
 		core_free(cfg->lists[i].file);
 		core_free(cfg->lists[i].origin);
+		core_free(cfg->lists[i].primary);
+		core_free(cfg->lists[i].zone);
+		if (cfg->lists[i].tsig) {
+			core_free(cfg->lists[i].tsig->name);
+			core_free(cfg->lists[i].tsig->algorithm);
+			core_free(cfg->lists[i].tsig->secret);
+			core_free(cfg->lists[i].tsig);
+		}
 	}
 	core_free(cfg->lists);
 	for (size_t i = 0; cfg->groups && i < cfg->n_groups; i++)

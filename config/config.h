@@ -180,6 +180,13 @@ enum cfg_list_format {
 	CFG_LIST_RPZ,
 };
 
+/** A TSIG key (RFC 8945) for zone transfers and NOTIFY. */
+struct cfg_tsig {
+	char *name; /**< key name, absolute ("k1.") */
+	char *algorithm; /**< hmac-sha256 (default), hmac-sha384, hmac-sha512 */
+	char *secret; /**< base64, as `tsig-keygen` / `keymgr` print it */
+};
+
 /** One entry of `lists:`. */
 struct cfg_list {
 	char *name; /**< unique, [a-z0-9_-]+ */
@@ -188,6 +195,13 @@ struct cfg_list {
 	char *file; /**< absolute path */
 	enum cfg_list_format format;
 	char *origin; /**< rpz: zone origin ("rpz.national.vn."), NULL to read it from the file */
+	/* Synced from the authority by zone transfer (`rpz_primary:`); then @file is NULL, the
+	 * format is rpz and @origin is @zone. */
+	struct cfg_addr *primary; /**< rpz_primary, or NULL */
+	char *zone; /**< with @primary: the zone, absolute ("rpz.national.vn.") */
+	struct cfg_tsig *tsig; /**< tsig, or NULL */
+	uint32_t max_shrink_pct; /**< max_shrink: an update removing more of the entries is kept
+				  * back (default 50) */
 	unsigned line;
 };
 

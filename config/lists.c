@@ -15,8 +15,8 @@ static const char *const builtin_categories[] = {
 };
 #define N_BUILTIN (sizeof(builtin_categories) / sizeof(builtin_categories[0]))
 
-#define SYNC_LATER                                                                                \
-	"belongs to list sync from the authority (zone transfer or HTTPS), which is not supported by this version yet; use 'file:'"
+#define HTTPS_LATER                                                                               \
+	"belongs to list downloads over HTTPS, which are not supported by this version yet; use 'file:' or a zone transfer ('rpz_primary:' and 'zone:')"
 
 enum {
 	L_NAME,
@@ -27,6 +27,7 @@ enum {
 	L_RPZ_PRIMARY,
 	L_ZONE,
 	L_TSIG,
+	L_MAX_SHRINK,
 	L_URL,
 	L_MINISIGN_KEY,
 	L_REFRESH,
@@ -39,13 +40,31 @@ static const struct cfg_key list_keys[L_COUNT] = {
 	[L_FILE] = {"file", NULL},
 	[L_FORMAT] = {"format", NULL},
 	[L_ORIGIN] = {"origin", NULL},
-	[L_RPZ_PRIMARY] = {"rpz_primary", SYNC_LATER},
-	[L_ZONE] = {"zone", SYNC_LATER},
-	[L_TSIG] = {"tsig", SYNC_LATER},
-	[L_URL] = {"url", SYNC_LATER},
-	[L_MINISIGN_KEY] = {"minisign_key", SYNC_LATER},
-	[L_REFRESH] = {"refresh", SYNC_LATER},
+	[L_RPZ_PRIMARY] = {"rpz_primary", NULL},
+	[L_ZONE] = {"zone", NULL},
+	[L_TSIG] = {"tsig", NULL},
+	[L_MAX_SHRINK] = {"max_shrink", NULL},
+	[L_URL] = {"url", HTTPS_LATER},
+	[L_MINISIGN_KEY] = {"minisign_key", HTTPS_LATER},
+	[L_REFRESH] = {"refresh", HTTPS_LATER},
 };
+
+#define DEFAULT_MAX_SHRINK 50
+
+enum {
+	T_NAME,
+	T_ALGORITHM,
+	T_SECRET,
+	T_COUNT,
+};
+
+static const struct cfg_key tsig_keys[T_COUNT] = {
+	[T_NAME] = {"name", NULL},
+	[T_ALGORITHM] = {"algorithm", NULL},
+	[T_SECRET] = {"secret", NULL},
+};
+
+static const char *const tsig_algorithms[] = {"hmac-sha256", "hmac-sha384", "hmac-sha512"};
 
 static const char *const format_names[] = {
 	[CFG_LIST_DOMAINS] = "domains",
@@ -131,7 +150,8 @@ static void load_format(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list 
 		  expected);
 }
 
-static void load_origin(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+/* A zone name into a new string; with @absolute, a final dot is added when missing. */
+static void load_zone_name(struct cfg_ctx *ctx, yaml_node_t *node, bool absolute, char **out)
 {
 	static const char *const expected = "a zone name such as rpz.national.vn.";
 	char q[CFG_QUOTE_MAX];
@@ -147,9 +167,143 @@ static void load_origin(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list 
 			  cfg_quote(s, q, sizeof(q)), expected);
 		return;
 	}
-	l->origin = core_strdup(s);
-	if (!l->origin)
+	char *copy = core_malloc(len + 2);
+	if (!copy) {
 		ctx->oom = true;
+		return;
+	}
+	memcpy(copy, s, len + 1);
+	for (char *p = copy; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p | 0x20);
+	}
+	if (absolute && copy[len - 1] != '.') {
+		copy[len] = '.';
+		copy[len + 1] = '\0';
+	}
+	*out = copy;
+}
+
+/* Base64 as RFC 4648 writes it: groups of four, '=' padding only at the end. */
+static bool is_base64(const char *s)
+{
+	size_t len = strlen(s), pad = 0;
+	if (len == 0 || len % 4 != 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '=') {
+			if (i < len - 2)
+				return false;
+			pad++;
+		} else if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+				    (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void load_tsig(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+{
+	struct cfg_kv kv[T_COUNT];
+	char q[CFG_QUOTE_MAX];
+	if (!cfg_map_get(ctx, node,
+			 "a TSIG key: a mapping with 'name', 'algorithm' and 'secret', e.g. { name: k1, algorithm: hmac-sha256, secret: \"…\" }",
+			 tsig_keys, T_COUNT, kv))
+		return;
+	struct cfg_tsig *t = core_calloc(1, sizeof(*t));
+	if (!t) {
+		ctx->oom = true;
+		return;
+	}
+	l->tsig = t;
+	if (!kv[T_NAME].value)
+		cfg_error(ctx, node, "missing 'name': the key's name, as the primary knows it");
+	if (!kv[T_SECRET].value)
+		cfg_error(ctx, node,
+			  "missing 'secret': the key in base64, as tsig-keygen or keymgr print it");
+	size_t mark;
+	if (kv[T_NAME].value) {
+		mark = cfg_path_push_key(ctx, "name");
+		load_zone_name(ctx, kv[T_NAME].value, true, &t->name);
+		cfg_path_pop(ctx, mark);
+	}
+	const char *alg = "hmac-sha256";
+	if (kv[T_ALGORITHM].value && !cfg_node_is_null(kv[T_ALGORITHM].value)) {
+		mark = cfg_path_push_key(ctx, "algorithm");
+		alg = cfg_scalar(ctx, kv[T_ALGORITHM].value, "hmac-sha256, hmac-sha384 or hmac-sha512");
+		bool known = false;
+		for (size_t i = 0; alg && i < sizeof(tsig_algorithms) / sizeof(tsig_algorithms[0]); i++)
+			known |= strcmp(alg, tsig_algorithms[i]) == 0;
+		if (alg && !known)
+			cfg_error(ctx, kv[T_ALGORITHM].value,
+				  "'%s' is not a TSIG algorithm lanhmanh accepts; expected hmac-sha256, hmac-sha384 or hmac-sha512",
+				  cfg_quote(alg, q, sizeof(q)));
+		cfg_path_pop(ctx, mark);
+		if (!alg || !known)
+			alg = NULL;
+	}
+	if (alg && !(t->algorithm = core_strdup(alg)))
+		ctx->oom = true;
+	if (kv[T_SECRET].value) {
+		mark = cfg_path_push_key(ctx, "secret");
+		const char *s = cfg_scalar(ctx, kv[T_SECRET].value, "a base64 secret");
+		if (s && !is_base64(s))
+			cfg_error(ctx, kv[T_SECRET].value,
+				  "is not base64 (letters, digits, '+', '/', '=' padding, a multiple of 4 characters); copy the secret as tsig-keygen prints it");
+		else if (s && !(t->secret = core_strdup(s)))
+			ctx->oom = true;
+		cfg_path_pop(ctx, mark);
+	}
+}
+
+static void load_primary(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *s = cfg_scalar(ctx, node, "the primary's address, such as 192.0.2.1 or \"[2001:db8::1]:53\"");
+	if (!s)
+		return;
+	struct cfg_addr a;
+	const char *why = NULL;
+	if (cfg_addr_parse_why(s, 53, &a, &why) < 0) {
+		cfg_error(ctx, node, "'%s' %s", cfg_quote(s, q, sizeof(q)), why);
+		return;
+	}
+	l->primary = core_malloc(sizeof(*l->primary));
+	if (!l->primary) {
+		ctx->oom = true;
+		return;
+	}
+	*l->primary = a;
+}
+
+static void load_max_shrink(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *s = cfg_scalar(ctx, node, "a share such as 50%");
+	if (!s)
+		return;
+	uint64_t v;
+	size_t len = strlen(s);
+	char digits[8];
+	if (len > 0 && s[len - 1] == '%')
+		len--;
+	if (len == 0 || len >= sizeof(digits)) {
+		v = UINT64_MAX;
+	} else {
+		memcpy(digits, s, len);
+		digits[len] = '\0';
+		if (cfg_uint_parse(digits, &v) != 0)
+			v = UINT64_MAX;
+	}
+	if (v > 100) {
+		cfg_error(ctx, node,
+			  "'%s' is not a share; expected a percentage from 0%% to 100%% such as 50%% (100%%: accept any update)",
+			  cfg_quote(s, q, sizeof(q)));
+		return;
+	}
+	l->max_shrink_pct = (uint32_t)v;
 }
 
 static void load_list(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
@@ -167,9 +321,25 @@ static void load_list(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l
 	if (!kv[L_CATEGORY].value)
 		cfg_error(ctx, node,
 			  "missing 'category'; e.g. category: adult (built in: national, adult, gambling, violence, drugs, games, social, proxy_vpn_doh, malware)");
+	l->max_shrink_pct = DEFAULT_MAX_SHRINK;
 	if (!kv[L_FILE].value && !kv[L_RPZ_PRIMARY].value && !kv[L_URL].value)
 		cfg_error(ctx, node,
-			  "missing 'file'; e.g. file: /etc/lanhmanh/lists/adult.txt");
+			  "missing 'file'; e.g. file: /etc/lanhmanh/lists/adult.txt (or 'rpz_primary' and 'zone' for a zone transfer)");
+	if (kv[L_FILE].value && kv[L_RPZ_PRIMARY].value)
+		cfg_error(ctx, kv[L_RPZ_PRIMARY].key,
+			  "a list comes from a 'file' or from a primary ('rpz_primary'), not both");
+	if (kv[L_RPZ_PRIMARY].value && !kv[L_ZONE].value)
+		cfg_error(ctx, node,
+			  "missing 'zone': the RPZ zone to transfer from the primary, e.g. zone: rpz.national.vn.");
+	if (!kv[L_RPZ_PRIMARY].value) {
+		const int only[] = {L_ZONE, L_TSIG};
+		for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
+			if (kv[only[i]].value)
+				cfg_error(ctx, kv[only[i]].key,
+					  "'%s' belongs to a zone transfer; add 'rpz_primary' (the primary's address) or remove it",
+					  list_keys[only[i]].name);
+		}
+	}
 	if (kv[L_NAME].value) {
 		mark = cfg_path_push_key(ctx, "name");
 		l->name = get_ident(ctx, kv[L_NAME].value, "list name", "adult", "-");
@@ -203,8 +373,37 @@ static void load_list(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l
 		if (l->format != CFG_LIST_RPZ)
 			cfg_error(ctx, kv[L_ORIGIN].value,
 				  "'origin' is for RPZ lists only; remove it or set format: rpz");
+		else if (kv[L_RPZ_PRIMARY].value)
+			cfg_error(ctx, kv[L_ORIGIN].value,
+				  "'origin' of a transferred zone is its 'zone'; remove 'origin'");
 		else
-			load_origin(ctx, kv[L_ORIGIN].value, l);
+			load_zone_name(ctx, kv[L_ORIGIN].value, false, &l->origin);
+		cfg_path_pop(ctx, mark);
+	}
+	if (kv[L_RPZ_PRIMARY].value) {
+		if (kv[L_FORMAT].value && l->format != CFG_LIST_RPZ)
+			cfg_error(ctx, kv[L_FORMAT].value,
+				  "a transferred zone is RPZ; remove 'format' or set format: rpz");
+		l->format = CFG_LIST_RPZ;
+		mark = cfg_path_push_key(ctx, "rpz_primary");
+		load_primary(ctx, kv[L_RPZ_PRIMARY].value, l);
+		cfg_path_pop(ctx, mark);
+		if (kv[L_ZONE].value) {
+			mark = cfg_path_push_key(ctx, "zone");
+			load_zone_name(ctx, kv[L_ZONE].value, true, &l->zone);
+			cfg_path_pop(ctx, mark);
+			if (l->zone && !(l->origin = core_strdup(l->zone)))
+				ctx->oom = true;
+		}
+		if (kv[L_TSIG].value && !cfg_node_is_null(kv[L_TSIG].value)) {
+			mark = cfg_path_push_key(ctx, "tsig");
+			load_tsig(ctx, kv[L_TSIG].value, l);
+			cfg_path_pop(ctx, mark);
+		}
+	}
+	if (kv[L_MAX_SHRINK].value && !cfg_node_is_null(kv[L_MAX_SHRINK].value)) {
+		mark = cfg_path_push_key(ctx, "max_shrink");
+		load_max_shrink(ctx, kv[L_MAX_SHRINK].value, l);
 		cfg_path_pop(ctx, mark);
 	}
 }

@@ -318,6 +318,12 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 	if (!b)
 		goto out;
 	for (size_t i = 0; i < cfg->n_lists; i++) {
+		if (cfg->lists[i].primary) {
+			/* Transferred zones are compiled apart (resolver/sync.c). */
+			(void)bl_builder_set_list_name(b, (uint16_t)i, cfg->lists[i].name);
+			l->status[i].source = RSV_LIST_MISSING;
+			continue;
+		}
 		r = add_list(cfg, i, b, &l->status[i], &rg, report);
 		if (r != 0)
 			goto out;

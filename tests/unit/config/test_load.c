@@ -256,6 +256,51 @@ static void test_later_keys(void **state)
 		"test.yaml:9:1: error: 'compliance' is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists, groups)\n");
 }
 
+static void test_zone_transfer_lists(void **state)
+{
+	struct loaded l;
+	load(&l, FORWARD ONE_NETWORK
+	     "lists:\n"
+	     "  - name: national\n"
+	     "    category: national\n"
+	     "    rpz_primary: 192.0.2.1\n"
+	     "    zone: RPZ.National.VN\n"
+	     "    tsig: { name: k1, algorithm: hmac-sha512, secret: \"c2VjcmV0IGtleQ==\" }\n"
+	     "    max_shrink: 20%\n"
+	     "  - { name: other, category: adult, rpz_primary: \"[2001:db8::1]:5300\", zone: o.test. }\n");
+	assert_int_equal(l.rc, 0);
+	const struct cfg_list *n = &l.cfg->lists[0];
+	assert_non_null(n->primary);
+	assert_string_equal(n->primary->text, "192.0.2.1:53");
+	assert_string_equal(n->zone, "rpz.national.vn.");
+	assert_string_equal(n->origin, "rpz.national.vn.");
+	assert_null(n->file);
+	assert_int_equal(n->format, CFG_LIST_RPZ);
+	assert_non_null(n->tsig);
+	assert_string_equal(n->tsig->name, "k1.");
+	assert_string_equal(n->tsig->algorithm, "hmac-sha512");
+	assert_string_equal(n->tsig->secret, "c2VjcmV0IGtleQ==");
+	assert_int_equal(n->max_shrink_pct, 20);
+	const struct cfg_list *o = &l.cfg->lists[1];
+	assert_string_equal(o->primary->text, "[2001:db8::1]:5300");
+	assert_null(o->tsig);
+	assert_int_equal(o->max_shrink_pct, 50);
+	unload(&l);
+
+	expect_diags(FORWARD ONE_NETWORK
+		     "lists:\n"
+		     "  - { name: a, category: national, rpz_primary: 192.0.2.1 }\n"
+		     "  - { name: b, category: adult, file: /dev/null, rpz_primary: 192.0.2.1, zone: b. }\n"
+		     "  - { name: c, category: adult, file: /dev/null, zone: c., max_shrink: 150% }\n"
+		     "  - { name: d, category: adult, rpz_primary: 192.0.2.1, zone: d., tsig: { name: k, algorithm: md5, secret: \"abc\" } }\n",
+		     "test.yaml:6:5: error: lists[0]: missing 'zone': the RPZ zone to transfer from the primary, e.g. zone: rpz.national.vn.\n"
+		     "test.yaml:7:50: error: lists[1]: a list comes from a 'file' or from a primary ('rpz_primary'), not both\n"
+		     "test.yaml:8:50: error: lists[2]: 'zone' belongs to a zone transfer; add 'rpz_primary' (the primary's address) or remove it\n"
+		     "test.yaml:8:72: error: lists[2].max_shrink: '150%' is not a share; expected a percentage from 0% to 100% such as 50% (100%: accept any update)\n"
+		     "test.yaml:9:95: error: lists[3].tsig.algorithm: 'md5' is not a TSIG algorithm lanhmanh accepts; expected hmac-sha256, hmac-sha384 or hmac-sha512\n"
+		     "test.yaml:9:108: error: lists[3].tsig.secret: is not base64 (letters, digits, '+', '/', '=' padding, a multiple of 4 characters); copy the secret as tsig-keygen prints it\n");
+}
+
 static void test_duplicate_keys(void **state)
 {
 	expect_diags(
@@ -732,6 +777,7 @@ int main(void)
 		cmocka_unit_test(test_scalar_forms),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_later_keys),
+		cmocka_unit_test(test_zone_transfer_lists),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_server_values),
