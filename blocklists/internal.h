@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +26,7 @@
 
 /** Slot flag (never returned in struct bl_match): the name record has a local-data reference. */
 #define BL_SLOT_DATA 0x80u
-#define BL_SLOT_FLAGS_PUBLIC (BL_MATCH_SELF | BL_MATCH_BELOW | BL_ALLOW)
+#define BL_SLOT_FLAGS_PUBLIC (BL_MATCH_SELF | BL_MATCH_BELOW | BL_ALLOW | BL_SHADOW)
 
 /** Slots per bucket: a key's home is the first slot of its bucket (a 64-byte cache line). */
 #define BL_BUCKET 4u
@@ -108,3 +109,19 @@ int bl_set_image_seal(uint8_t *image, size_t size);
  */
 int bl_builder_finish_seed(struct bl_builder *b, uint64_t seed, struct bl_set **out_set)
 	__attribute__((warn_unused_result));
+
+/** The hash seed of @set's fingerprints (a set compiled under it shares its keys). */
+uint64_t bl_set_seed(const struct bl_set *set);
+
+/**
+ * One layer of a view (view.c): the matches of @base as bl_set_lookup() gives them, except
+ * those hidden by an entry of @overlay of the same name and variant at the same level, and the
+ * entries of @overlay whose flags match, each with @layer and from_overlay set, inserted into
+ * @out[0, min(@found, @max)) in (level, block before allow, layer) order; what falls beyond
+ * @max is dropped. Either set may be NULL or empty. When @overlay was compiled under @base's
+ * seed the name is hashed once. No allocation.
+ * @return @found plus the matches of this layer.
+ */
+size_t bl_set_lookup_layer(const struct bl_set *base, const struct bl_set *overlay, unsigned layer,
+			   const uint8_t *name, size_t name_len, struct bl_match *out, size_t max,
+			   size_t found);

@@ -3,6 +3,7 @@
 #include "blocklists/ipset.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "core/ptrie.h"
 
 struct bl_ipset {
+	_Atomic unsigned refs;
 	struct bl_ip_range *ranges;
 	size_t n;
 	struct core_ptrie t4, t6; /**< values: indexes into ranges */
@@ -21,6 +23,7 @@ int bl_ipset_new(const struct bl_ip_range *ranges, size_t n, struct bl_ipset **o
 	struct bl_ipset *s = core_calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	atomic_init(&s->refs, 1);
 	int r = -ENOMEM;
 	if (core_ptrie_init(&s->t4) != 0 || core_ptrie_init(&s->t6) != 0)
 		goto out_free;
@@ -49,9 +52,16 @@ out_free:
 	return r;
 }
 
+struct bl_ipset *bl_ipset_ref(struct bl_ipset *set)
+{
+	if (set)
+		atomic_fetch_add(&set->refs, 1);
+	return set;
+}
+
 struct bl_ipset *bl_ipset_free(struct bl_ipset *set)
 {
-	if (!set)
+	if (!set || atomic_fetch_sub(&set->refs, 1) != 1)
 		return NULL;
 	core_ptrie_deinit(&set->t4);
 	core_ptrie_deinit(&set->t6);

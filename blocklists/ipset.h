@@ -32,6 +32,9 @@ int bl_ipset_new(const struct bl_ip_range *ranges, size_t n, struct bl_ipset **o
 /** Free @set (NULL is fine); returns NULL. */
 struct bl_ipset *bl_ipset_free(struct bl_ipset *set);
 
+/** Take a reference on @set (NULL is fine): bl_ipset_free() drops one, the last frees. */
+struct bl_ipset *bl_ipset_ref(struct bl_ipset *set);
+
 /** The longest range containing @addr (4 or 16 bytes for @family), or NULL. */
 const struct bl_ip_range *bl_ipset_lookup(const struct bl_ipset *set, int family,
 					  const uint8_t *addr);

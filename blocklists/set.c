@@ -577,17 +577,22 @@ static inline void fill_match(const struct bl_slot *sl, uint64_t i, size_t below
 	/* the hot part is checksummed; this only keeps a forged one from leaking odd values */
 	m->action = sl->action <= BL_ACTION_LOCAL_DATA ? sl->action : BL_ACTION_POLICY;
 	m->labels_below = (uint8_t)below;
+	m->layer = 0;
+	m->from_overlay = 0;
 	m->entry = (uint32_t)i;
 }
 
+/* Every slot has one of these flags: as @need, it makes a probe return every entry. */
+#define NEED_ANY (BL_MATCH_SELF | BL_MATCH_BELOW | BL_SHADOW)
+
 /*
- * The slots of block key @key and its allow key (key | 1), if any, matching at @below labels
- * up: one scan from the home position, stopping at an empty slot or a greater key.
+ * The slots of block key @key and its allow key (key | 1), if any, whose flags have a bit of
+ * @need, as matches at @below labels up: one scan from the home position, stopping at an empty
+ * slot or a greater key.
  */
-static size_t probe(const struct bl_set *set, uint64_t key, size_t below, struct bl_match *out,
-		    size_t max, size_t found)
+static inline size_t probe(const struct bl_set *set, uint64_t key, size_t below, uint8_t need,
+			   struct bl_match *out, size_t max, size_t found)
 {
-	const uint8_t need = below ? BL_MATCH_BELOW : BL_MATCH_SELF;
 	const uint64_t allow_key = key | 1;
 
 	for (uint64_t i = key_home(key, set->home_slots); i < set->n_slots; i++) {
@@ -611,21 +616,20 @@ static size_t probe(const struct bl_set *set, uint64_t key, size_t below, struct
 	return found;
 }
 
-size_t bl_set_lookup(const struct bl_set *set, const uint8_t *name, size_t name_len,
-		     struct bl_match *out, size_t max)
+/*
+ * All suffix keys of @name in one pass from the right, each extending the previous state, with
+ * the home bucket of each prefetched. @return the number of labels, or -1 (malformed name).
+ */
+static inline __attribute__((always_inline)) int suffix_keys(const struct bl_set *set,
+							     const uint8_t *name, size_t name_len,
+							     uint64_t keys[BL_MAX_LABELS + 1])
 {
 	uint8_t offs[BL_MAX_LABELS];
-	uint64_t keys[BL_MAX_LABELS + 1];
 	uint64_t s;
-	size_t found = 0;
-	int n;
+	int n = split_labels(name, name_len, offs);
 
-	if (!set || set->entries == 0)
-		return 0;
-	n = split_labels(name, name_len, offs);
 	if (n < 0)
-		return 0;
-	/* all suffix keys in one pass from the right, each extending the previous state */
+		return -1;
 	s = set->state0;
 	keys[n] = state_key(s);
 	for (int i = n - 1; i >= 0; i--) {
@@ -633,10 +637,165 @@ size_t bl_set_lookup(const struct bl_set *set, const uint8_t *name, size_t name_
 		keys[i] = state_key(s);
 		__builtin_prefetch(&set->slots[key_home(keys[i], set->home_slots)]);
 	}
+	return n;
+}
+
+/* The flags an entry needs to match @below labels up (@raw: any). */
+static inline uint8_t need_at(int below, bool raw)
+{
+	if (raw)
+		return NEED_ANY;
+	return below ? BL_MATCH_BELOW : BL_MATCH_SELF;
+}
+
+/* A lookup; with @raw, every entry of the name and its parents whatever its flags. */
+static inline __attribute__((always_inline)) size_t lookup(const struct bl_set *set,
+							   const uint8_t *name, size_t name_len,
+							   struct bl_match *out, size_t max,
+							   bool raw)
+{
+	uint64_t keys[BL_MAX_LABELS + 1];
+	size_t found = 0;
+	int n;
+
+	if (!set || set->entries == 0)
+		return 0;
+	n = suffix_keys(set, name, name_len, keys);
+	if (n < 0)
+		return 0;
+	/* the name itself matches entries with SELF, its parents those with BELOW */
 	for (int i = 0; i < n; i++)
-		found = probe(set, keys[i], (size_t)i, out, max, found);
+		found = probe(set, keys[i], (size_t)i, need_at(i, raw), out, max, found);
 	if (set->has_root)
-		found = probe(set, keys[n], (size_t)n, out, max, found);
+		found = probe(set, keys[n], (size_t)n, need_at(n, raw), out, max, found);
+	return found;
+}
+
+size_t bl_set_lookup(const struct bl_set *set, const uint8_t *name, size_t name_len,
+		     struct bl_match *out, size_t max)
+{
+	return lookup(set, name, name_len, out, max, false);
+}
+
+size_t bl_set_lookup_raw(const struct bl_set *set, const uint8_t *name, size_t name_len,
+			 struct bl_match *out, size_t max)
+{
+	return lookup(set, name, name_len, out, max, true);
+}
+
+int bl_set_find(const struct bl_set *set, const uint8_t *name, size_t name_len, bool allow,
+		struct bl_match *out)
+{
+	uint8_t offs[BL_MAX_LABELS];
+	uint64_t key;
+
+	if (!set || set->entries == 0 || split_labels(name, name_len, offs) < 0)
+		return CORE_ENOTFOUND;
+	key = name_key(set->seed, name, name_len) | (allow ? 1 : 0);
+	for (uint64_t i = key_home(key, set->home_slots); i < set->n_slots; i++) {
+		const struct bl_slot *sl = &set->slots[i];
+
+		if (sl->key == key) {
+			fill_match(sl, i, 0, out);
+			return 0;
+		}
+		if (sl->key > key || sl->key == 0)
+			break;
+	}
+	return CORE_ENOTFOUND;
+}
+
+uint64_t bl_set_seed(const struct bl_set *set)
+{
+	return set->seed;
+}
+
+/* Order of a view's matches: level, then block before allow (layers come in order). */
+static inline unsigned match_rank(const struct bl_match *m)
+{
+	return (unsigned)m->labels_below * 2 + (m->flags & BL_ALLOW ? 1 : 0);
+}
+
+/*
+ * Insert @m after every match of @out[0, min(@found, @max)) that does not rank after it,
+ * dropping what falls beyond @max. The matches of one layer come in rank order, so within a
+ * layer this appends. @return @found + 1.
+ */
+static inline size_t emit(const struct bl_match *m, unsigned layer, bool overlay,
+			  struct bl_match *out, size_t max, size_t found)
+{
+	size_t w = found < max ? found : max, p = w;
+	unsigned r = match_rank(m);
+
+	while (p > 0 && match_rank(&out[p - 1]) > r)
+		p--;
+	if (p < max) {
+		for (size_t i = w < max ? w : max - 1; i > p; i--)
+			out[i] = out[i - 1];
+		out[p] = *m;
+		out[p].layer = (uint8_t)layer;
+		out[p].from_overlay = overlay;
+	}
+	return found + 1;
+}
+
+/* The match of variant @allow among @m[0, @n), or NULL. */
+static inline const struct bl_match *variant(const struct bl_match *m, size_t n, bool allow)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(m[i].flags & BL_ALLOW) == !allow)
+			return &m[i];
+	return NULL;
+}
+
+size_t bl_set_lookup_layer(const struct bl_set *base, const struct bl_set *overlay, unsigned layer,
+			   const uint8_t *name, size_t name_len, struct bl_match *out, size_t max,
+			   size_t found)
+{
+	uint64_t bkeys[BL_MAX_LABELS + 1], okeys[BL_MAX_LABELS + 1];
+	const uint64_t *ok = okeys;
+	bool pb = base && base->entries > 0, po = overlay && overlay->entries > 0;
+	int n = -1;
+
+	if (pb)
+		n = suffix_keys(base, name, name_len, bkeys);
+	if (po && pb && overlay->seed == base->seed) {
+		/* compiled under its base's seed: the same keys */
+		ok = bkeys;
+		for (int i = 0; i < n; i++)
+			__builtin_prefetch(
+				&overlay->slots[key_home(bkeys[i], overlay->home_slots)]);
+	} else if (po) {
+		n = suffix_keys(overlay, name, name_len, okeys);
+	}
+	if (n < 0)
+		return found;
+	for (int lv = 0; lv <= n; lv++) {
+		const uint8_t need = lv ? BL_MATCH_BELOW : BL_MATCH_SELF;
+		struct bl_match bm[2], om[2];
+		size_t nb = 0, no = 0;
+
+		/* the root suffix is probed only in sets that have the root (as lookups) */
+		if (pb && (lv < n || base->has_root))
+			nb = probe(base, bkeys[lv], (size_t)lv, need, bm, 2, 0);
+		if (po && (lv < n || overlay->has_root))
+			no = probe(overlay, ok[lv], (size_t)lv, NEED_ANY, om, 2, 0);
+		if (nb + no == 0)
+			continue;
+		for (int allow = 0; allow < 2; allow++) {
+			const struct bl_match *o = variant(om, no, allow), *b;
+
+			if (o) {
+				/* it hides the base entry, and matches only as its flags say */
+				if (o->flags & need)
+					found = emit(o, layer, true, out, max, found);
+				continue;
+			}
+			b = variant(bm, nb, allow);
+			if (b)
+				found = emit(b, layer, false, out, max, found);
+		}
+	}
 	return found;
 }
 
@@ -1005,6 +1164,24 @@ static int merge(struct bl_builder *b, struct bentry *e, uint32_t categories, ui
 {
 	int rc;
 
+	if (flags & BL_SHADOW) {
+		/* a shadow gives way to a real entry; shadows only gather categories */
+		if (e->flags & BL_SHADOW)
+			e->categories |= categories;
+		return 0;
+	}
+	if (e->flags & BL_SHADOW) {
+		/* a real entry replaces a shadow whole */
+		rc = set_data(b, e, data, data_len);
+		if (rc < 0)
+			return rc;
+		e->categories = categories;
+		e->list_id = list_id;
+		e->line = line;
+		e->flags = flags;
+		e->action = (uint8_t)action;
+		return 0;
+	}
 	if (list_id < e->list_id) {
 		rc = set_data(b, e, data, data_len);
 		if (rc < 0)
@@ -1068,16 +1245,17 @@ int bl_builder_add(struct bl_builder *b, const uint8_t *name, size_t name_len, u
 		   uint16_t list_id, uint8_t flags, enum bl_action action, uint32_t line,
 		   const uint8_t *data, size_t data_len)
 {
-	uint8_t offs[BL_MAX_LABELS];
+	uint8_t offs[BL_MAX_LABELS], match;
 	struct bentry *e;
 	uint8_t *rec;
 	uint64_t key;
 	size_t pos;
 	int rc;
 
+	match = flags & (BL_MATCH_SELF | BL_MATCH_BELOW);
 	if (!b || split_labels(name, name_len, offs) < 0 || list_id >= BL_MAX_LISTS ||
 	    (flags & ~BL_SLOT_FLAGS_PUBLIC) != 0 ||
-	    (flags & (BL_MATCH_SELF | BL_MATCH_BELOW)) == 0 ||
+	    (flags & BL_SHADOW ? match != 0 || data_len > 0 : match == 0) ||
 	    (unsigned)action > BL_ACTION_LOCAL_DATA || (data_len > 0 && !data) ||
 	    (data_len > 0 && action != BL_ACTION_LOCAL_DATA))
 		return -EINVAL;
@@ -1088,7 +1266,7 @@ int bl_builder_add(struct bl_builder *b, const uint8_t *name, size_t name_len, u
 
 	/* the hash folds case itself; the stored copy is lower-cased below */
 	key = name_key(b->seed, name, name_len) | (flags & BL_ALLOW ? 1 : 0);
-	flags &= BL_MATCH_SELF | BL_MATCH_BELOW;
+	flags &= BL_MATCH_SELF | BL_MATCH_BELOW | BL_SHADOW;
 
 	if (data_len > 0 || b->n >= b->max_entries) {
 		/* merging local data can fail, and the bound counts distinct names: decide now */

@@ -30,6 +30,13 @@
 #define BL_MATCH_SELF 0x01u /**< the name itself */
 #define BL_MATCH_BELOW 0x02u /**< every name below it (RPZ "*.name"; domain lists: both) */
 #define BL_ALLOW 0x04u /**< an exception: this name is allowed, not blocked */
+/**
+ * A shadow: an entry that matches nothing (never with BL_MATCH_SELF/BELOW) but exists so that,
+ * in a layered lookup (blocklists/view.h), it hides the entry of the same name and variant
+ * (block, or allow with BL_ALLOW) of the base set under it: a name deleted by a zone transfer
+ * delta. bl_set_lookup() never returns one; bl_set_lookup_raw() and bl_set_find() do.
+ */
+#define BL_SHADOW 0x08u
 
 /** What an RPZ trigger asks for; BL_ACTION_POLICY means "as the policy decides" (sinkhole). */
 enum bl_action {
@@ -54,7 +61,10 @@ struct bl_match {
 	uint8_t flags; /**< BL_MATCH_* and BL_ALLOW of the entry */
 	uint8_t action; /**< enum bl_action */
 	uint8_t labels_below; /**< 0: the query name itself matched; n: matched n labels up */
-	uint32_t entry; /**< entry number, for bl_set_entry_source() and bl_set_local_data() */
+	uint8_t layer; /**< layer of a view (blocklists/view.h) it came from; 0 from a set */
+	uint8_t from_overlay; /**< 1: from that layer's overlay set, 0: from its base set */
+	uint32_t entry; /**< entry number, for bl_set_entry_source() and bl_set_local_data() of the
+			 * set it came from (bl_view_match_set() for a view's matches) */
 };
 
 struct bl_set;
@@ -90,8 +100,13 @@ int bl_builder_set_list_name(struct bl_builder *b, uint16_t list_id, const char 
  * are those of the kept list (on a tie, of the first add); local data added again for the same
  * name by the same list with BL_ACTION_LOCAL_DATA is appended (RPZ has one record per line).
  *
+ * A shadow (BL_SHADOW) merged with a real entry of the same name and variant gives way to it
+ * (the real entry replaces it whole: categories, list, line, action, data); shadows merged
+ * with each other OR their categories.
+ *
  * @param name  lower-cased wire name (the caller normalises), at most 255 bytes.
- * @param flags BL_MATCH_SELF and/or BL_MATCH_BELOW, optionally BL_ALLOW.
+ * @param flags BL_MATCH_SELF and/or BL_MATCH_BELOW, optionally BL_ALLOW; or BL_SHADOW alone or
+ *              with BL_ALLOW (no local data then).
  * @param data  for BL_ACTION_LOCAL_DATA: A/AAAA records as (type, rdata) pairs in wire form
  *              (type u16, rdlength u16, rdata), or NULL; copied. At most 65535 bytes per entry
  *              (CORE_ELIMIT beyond, counting what is appended).
@@ -156,7 +171,8 @@ struct bl_set *bl_set_unref(struct bl_set *set);
  * Every entry matching wire name @name: the name itself (entries with BL_MATCH_SELF) and each
  * of its parents (entries with BL_MATCH_BELOW), most specific first, allow entries included
  * (for the same name, the block entry comes before the allow entry). ASCII letters match
- * regardless of case. A malformed @name matches nothing. No allocation, no lock.
+ * regardless of case. A malformed @name matches nothing. Shadow entries (BL_SHADOW) are never
+ * returned. No allocation, no lock.
  *
  * Names are compared by a seeded 64-bit fingerprint, not byte by byte: no two entries of a set
  * share one (the builder reseeds if they would), and a name that is not in the set matches an
@@ -166,6 +182,23 @@ struct bl_set *bl_set_unref(struct bl_set *set);
  */
 size_t bl_set_lookup(const struct bl_set *set, const uint8_t *name, size_t name_len,
 		     struct bl_match *out, size_t max);
+
+/**
+ * Every entry whose name is @name or one of its parents, whatever its flags (shadows and
+ * self-only parents included), in the order of bl_set_lookup(), with labels_below as there.
+ * For layered lookups (blocklists/view.h), which must see what an overlay hides.
+ * @return the number of entries found (possibly more than @max: only @max are written).
+ */
+size_t bl_set_lookup_raw(const struct bl_set *set, const uint8_t *name, size_t name_len,
+			 struct bl_match *out, size_t max);
+
+/**
+ * The entry of exactly @name (wire, any case), the block one or with @allow the allow one,
+ * whatever its flags (a shadow too); labels_below 0.
+ * @return 0, or CORE_ENOTFOUND (also for a malformed name).
+ */
+int bl_set_find(const struct bl_set *set, const uint8_t *name, size_t name_len, bool allow,
+		struct bl_match *out);
 
 /** Number of entries. */
 size_t bl_set_count(const struct bl_set *set);
@@ -177,7 +210,8 @@ size_t bl_set_count(const struct bl_set *set);
 size_t bl_set_entry_limit(const struct bl_set *set);
 
 /**
- * The hot fields of entry @entry, as a lookup of its own name returns them (labels_below 0).
+ * The hot fields of entry @entry, as a lookup of its own name returns them (labels_below 0);
+ * shadows too (flags BL_SHADOW, maybe with BL_ALLOW), which lookups never return.
  * @return 0 or CORE_ENOTFOUND.
  */
 int bl_set_entry(const struct bl_set *set, uint32_t entry, struct bl_match *out);

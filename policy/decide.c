@@ -5,7 +5,7 @@
 #include <string.h>
 
 #define NATIONAL_BIT (1u << BL_CATEGORY_NATIONAL)
-#define MAX_MATCHES 32
+#define MAX_MATCHES POL_DECIDE_MAX_MATCHES
 
 enum state {
 	UNDECIDED,
@@ -13,18 +13,16 @@ enum state {
 	BLOCKED,
 };
 
-int pol_decide_name(const struct bl_set *set, const uint8_t *name, size_t name_len,
-		    uint32_t enforced, struct pol_decision *out)
+int pol_decide_matches(const struct bl_match *m, size_t n, uint32_t enforced,
+		       struct pol_decision *out)
 {
-	struct bl_match m[MAX_MATCHES];
-	size_t n = set ? bl_set_lookup(set, name, name_len, m, MAX_MATCHES) : 0;
 	enum state national = UNDECIDED, other = UNDECIDED;
 	const struct bl_match *national_by = NULL, *other_by = NULL, *allow_by = NULL;
 
 	if (n > MAX_MATCHES)
 		n = MAX_MATCHES;
 	enforced |= NATIONAL_BIT;
-	/* Matches come most specific first; within one level, allow entries go first. */
+	/* Matches come most specific first; at one level, allow entries are looked at first. */
 	for (size_t i = 0; i < n;) {
 		size_t end = i;
 		while (end < n && m[end].labels_below == m[i].labels_below)
@@ -76,4 +74,22 @@ int pol_decide_name(const struct bl_set *set, const uint8_t *name, size_t name_l
 	out->categories = by->categories & enforced;
 	out->kind = by->action == BL_ACTION_DROP ? POL_DECISION_DROP : POL_DECISION_BLOCK;
 	return 0;
+}
+
+int pol_decide_name(const struct bl_set *set, const uint8_t *name, size_t name_len,
+		    uint32_t enforced, struct pol_decision *out)
+{
+	struct bl_match m[MAX_MATCHES];
+	size_t n = set ? bl_set_lookup(set, name, name_len, m, MAX_MATCHES) : 0;
+
+	return pol_decide_matches(m, n, enforced, out);
+}
+
+int pol_decide_view(const struct bl_view *v, const uint8_t *name, size_t name_len,
+		    uint32_t enforced, struct pol_decision *out)
+{
+	struct bl_match m[MAX_MATCHES];
+	size_t n = v ? bl_view_lookup(v, name, name_len, m, MAX_MATCHES) : 0;
+
+	return pol_decide_matches(m, n, enforced, out);
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "blocklists/set.h"
+#include "blocklists/view.h"
 #include "config/config.h"
 
 enum pol_decision_kind {
@@ -44,6 +45,20 @@ struct pol_decision {
 
 #define POL_CATEGORIES_ALL 0xffffffffu
 
+/** Most matches a decision looks at (the most specific ones; a name has rarely more than 4). */
+#define POL_DECIDE_MAX_MATCHES 32
+
+/**
+ * Decide on the matches @m[0, @n) of one name, in the order bl_set_lookup() and
+ * bl_view_lookup() give them (most specific first, block before allow at one level),
+ * enforcing the categories in @enforced (bit n: category n; the national bit is always
+ * enforced). Only the first POL_DECIDE_MAX_MATCHES count. @out->match is a copy of the
+ * deciding match (layer and from_overlay included).
+ * @return 0 and the decision in @out (it never fails today).
+ */
+int pol_decide_matches(const struct bl_match *m, size_t n, uint32_t enforced,
+		       struct pol_decision *out);
+
 /**
  * Decide for wire name @name (lower-cased) against @set, enforcing the categories in
  * @enforced (bit n: category n; the national bit is always enforced). @set may be NULL (no
@@ -51,4 +66,11 @@ struct pol_decision {
  * room for group lookups that can).
  */
 int pol_decide_name(const struct bl_set *set, const uint8_t *name, size_t name_len,
+		    uint32_t enforced, struct pol_decision *out);
+
+/**
+ * As pol_decide_name(), against the layered lists of @v (blocklists/view.h); @v may be NULL
+ * (no lists: pass). The deciding entry lives in bl_view_match_set(@v, &@out->match).
+ */
+int pol_decide_view(const struct bl_view *v, const uint8_t *name, size_t name_len,
 		    uint32_t enforced, struct pol_decision *out);

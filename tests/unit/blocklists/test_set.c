@@ -1066,6 +1066,84 @@ static void test_refcount(void **state)
 	assert_int_equal(core_alloc_live_bytes(), live);
 }
 
+/* ---- shadows, raw lookups, exact finds (for blocklists/view.c and overlay.c) --------------- */
+
+static void test_shadow(void **state)
+{
+	struct bl_builder *b = bl_builder_new(100);
+	struct bl_match m[MAXM], x;
+	uint8_t w[256];
+	size_t n;
+	struct bl_set *set;
+
+	/* a shadow is refused with match flags or local data */
+	assert_int_equal(add_full(b, "x.vn", 1, 0, BL_SHADOW | BL_MATCH_SELF, 0, 1, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(add_full(b, "x.vn", 1, 0, BL_SHADOW, BL_ACTION_LOCAL_DATA, 1, rec_a,
+				  sizeof(rec_a)),
+			 -EINVAL);
+	assert_int_equal(add_full(b, "gone.vn", 1, 3, BL_SHADOW, 0, 0, NULL, 0), 0);
+	assert_int_equal(add_full(b, "gone.vn", 1, 3, BL_SHADOW | BL_ALLOW, 0, 0, NULL, 0), 0);
+	/* a real entry replaces a shadow whole, whatever the order */
+	assert_int_equal(add_full(b, "back.vn", 4, 3, BL_SHADOW, 0, 0, NULL, 0), 0);
+	assert_int_equal(add_full(b, "back.vn", 1, 5, BL_MATCH_SELF, BL_ACTION_LOCAL_DATA, 7,
+				  rec_a, sizeof(rec_a)),
+			 0);
+	assert_int_equal(add_full(b, "first.vn", 1, 5, BL_MATCH_BELOW, BL_ACTION_NXDOMAIN, 8, NULL,
+				  0),
+			 0);
+	assert_int_equal(add_full(b, "first.vn", 2, 1, BL_SHADOW, 0, 0, NULL, 0), 0);
+	add(b, "vn", 1, 0, BL_MATCH_SELF);
+	set = finish(b);
+	bl_builder_free(b);
+	assert_int_equal(bl_set_count(set), 5);
+
+	/* lookups never return shadows (nor self-only parents) */
+	assert_int_equal(lookup(set, "gone.vn", m, MAXM), 0);
+	assert_int_equal(lookup(set, "a.gone.vn", m, MAXM), 0);
+	n = lookup(set, "back.vn", m, MAXM);
+	assert_int_equal(n, 1);
+	assert_int_equal(m[0].list_id, 5);
+	assert_int_equal(m[0].categories, 1);
+	assert_int_equal(m[0].action, BL_ACTION_LOCAL_DATA);
+	assert_int_equal(m[0].layer, 0);
+	assert_int_equal(m[0].from_overlay, 0);
+	n = lookup(set, "a.first.vn", m, MAXM);
+	assert_int_equal(n, 1);
+	assert_int_equal(m[0].flags, BL_MATCH_BELOW);
+	assert_int_equal(m[0].list_id, 5);
+	assert_int_equal(m[0].categories, 1);
+
+	/* raw lookups return every entry of the name and its parents */
+	n = wire("a.gone.vn", w);
+	assert_int_equal(bl_set_lookup_raw(set, w, n, m, MAXM), 3);
+	assert_int_equal(m[0].labels_below, 1);
+	assert_int_equal(m[0].flags, BL_SHADOW);
+	assert_int_equal(m[1].labels_below, 1);
+	assert_int_equal(m[1].flags, BL_SHADOW | BL_ALLOW);
+	assert_int_equal(m[2].labels_below, 2);
+	assert_int_equal(m[2].flags, BL_MATCH_SELF);
+	assert_int_equal(bl_set_lookup_raw(set, w, n, m, 1), 3);
+	assert_int_equal(m[0].flags, BL_SHADOW);
+
+	/* exact finds, both variants, any case */
+	n = wire("GONE.vn", w);
+	assert_int_equal(bl_set_find(set, w, n, false, &x), 0);
+	assert_int_equal(x.flags, BL_SHADOW);
+	assert_int_equal(x.labels_below, 0);
+	assert_int_equal(bl_set_find(set, w, n, true, &x), 0);
+	assert_int_equal(x.flags, BL_SHADOW | BL_ALLOW);
+	n = wire("back.vn", w);
+	assert_int_equal(bl_set_find(set, w, n, true, &x), CORE_ENOTFOUND);
+	assert_int_equal(bl_set_find(set, w, n, false, &x), 0);
+	assert_int_equal(x.flags, BL_MATCH_SELF);
+	n = wire("a.back.vn", w);
+	assert_int_equal(bl_set_find(set, w, n, false, &x), CORE_ENOTFOUND);
+	assert_int_equal(bl_set_find(set, w, n - 1, false, &x), CORE_ENOTFOUND);
+	assert_int_equal(bl_set_find(NULL, w, n, false, &x), CORE_ENOTFOUND);
+	bl_set_unref(set);
+}
+
 /* ---- allocation failures ------------------------------------------------------------------- */
 
 /* Did the failure armed with core_alloc_fail_at(@n) fire? (as in tests/unit/config) */
@@ -1189,6 +1267,7 @@ int main(void)
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_alloc_torture),
+		cmocka_unit_test(test_shadow),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,6 +8,9 @@
 
 #include <cmocka.h>
 
+#include "blocklists/overlay.h"
+#include "blocklists/parse.h"
+#include "blocklists/view.h"
 #include "policy/decide.h"
 
 #define SB (BL_MATCH_SELF | BL_MATCH_BELOW)
@@ -129,12 +132,153 @@ static void test_enforced_categories(void **state)
 	bl_set_unref(set);
 }
 
+/* The split: the same logic on a match array, whatever produced it. */
+static void test_decide_matches(void **state)
+{
+	struct bl_match m[3] = {
+		{.categories = ADULT, .list_id = 2, .flags = SB | BL_ALLOW,
+		 .action = BL_ACTION_PASSTHRU, .labels_below = 0, .layer = 0},
+		{.categories = NAT, .list_id = 3, .flags = SB, .action = BL_ACTION_DROP,
+		 .labels_below = 1, .layer = 2, .from_overlay = 1, .entry = 9},
+		{.categories = ADULT, .list_id = 1, .flags = SB, .labels_below = 2},
+	};
+	struct pol_decision d;
+
+	/* the school's allow does not pass the national block one level up */
+	assert_int_equal(pol_decide_matches(m, 3, POL_CATEGORIES_ALL, &d), 0);
+	assert_int_equal(d.kind, POL_DECISION_DROP);
+	assert_int_equal(d.reason, CFG_REASON_NATIONAL);
+	assert_int_equal(d.match.layer, 2);
+	assert_int_equal(d.match.from_overlay, 1);
+	assert_int_equal(d.match.entry, 9);
+	/* without it, the allow passes the adult block above */
+	assert_int_equal(pol_decide_matches(m + 0, 1, POL_CATEGORIES_ALL, &d), 0);
+	assert_int_equal(d.kind, POL_DECISION_PASS);
+	assert_true(d.matched);
+	m[1] = m[2];
+	assert_int_equal(pol_decide_matches(m, 2, POL_CATEGORIES_ALL, &d), 0);
+	assert_int_equal(d.kind, POL_DECISION_PASS);
+	assert_int_equal(d.match.list_id, 2);
+	assert_int_equal(pol_decide_matches(m + 1, 1, ADULT, &d), 0);
+	assert_int_equal(d.kind, POL_DECISION_BLOCK);
+	assert_int_equal(d.reason, CFG_REASON_POLICY);
+	assert_int_equal(pol_decide_matches(NULL, 0, POL_CATEGORIES_ALL, &d), 0);
+	assert_int_equal(d.kind, POL_DECISION_PASS);
+	assert_false(d.matched);
+}
+
+static struct pol_decision decide_view(const struct bl_view *v, const char *name,
+				       uint32_t enforced)
+{
+	uint8_t w[256];
+	size_t n = wire(name, w);
+	struct pol_decision d;
+	assert_int_equal(pol_decide_view(v, w, n, enforced, &d), 0);
+	return d;
+}
+
+/* Layers: file lists, then the national list as base + overlay. */
+static void test_decide_view(void **state)
+{
+	static const char zone[] = "@ SOA ns admin 1 3600 600 86400 60\n"
+				   "casino.vn CNAME .\n*.casino.vn CNAME .\n"
+				   "lotto.vn CNAME .\n*.lotto.vn CNAME .\n";
+	const char *rm[] = {"casino.vn.rpz.national.vn. 60 IN CNAME .",
+			    "*.casino.vn.rpz.national.vn. 60 IN CNAME ."};
+	const char *added[] = {"evil.vn.rpz.national.vn. 60 IN CNAME rpz-drop.",
+			       "*.evil.vn.rpz.national.vn. 60 IN CNAME rpz-drop.",
+			       "ok.lotto.vn.rpz.national.vn. 60 IN CNAME rpz-passthru."};
+	struct bl_builder *b = bl_builder_new(100);
+	struct bl_set *files = NULL, *base = NULL, *ov = NULL;
+	struct bl_overlay *o;
+	struct bl_view *v = NULL;
+	struct pol_decision d;
+
+	add(b, "example.vn", ADULT, 1, SB, BL_ACTION_POLICY);
+	add(b, "ok.evil.vn", ADULT, 2, SB | BL_ALLOW, BL_ACTION_PASSTHRU);
+	assert_int_equal(bl_builder_finish(b, &files), 0);
+	bl_builder_free(b);
+	b = bl_builder_new(100);
+	assert_int_equal(bl_parse_buffer(BL_FORMAT_RPZ, zone, strlen(zone), "rpz.national.vn.", b,
+					 3, NAT, NULL),
+			 0);
+	assert_int_equal(bl_builder_finish(b, &base), 0);
+	bl_builder_free(b);
+	o = bl_overlay_new(base, 3, "national", NAT, "rpz.national.vn.");
+	assert_non_null(o);
+	assert_int_equal(bl_overlay_apply(o, rm, 2, added, 3, NULL, 0), 0);
+	assert_int_equal(bl_overlay_compile(o, &ov), 0);
+	bl_overlay_free(o);
+	{
+		struct bl_set *bases[2] = {files, base}, *overlays[2] = {NULL, ov};
+
+		assert_int_equal(bl_view_new(bases, overlays, 2, &v), 0);
+	}
+
+	/* deleted from the national list by the delta */
+	d = decide_view(v, "www.casino.vn", POL_CATEGORIES_ALL);
+	assert_int_equal(d.kind, POL_DECISION_PASS);
+	assert_false(d.matched);
+	/* added by the delta; a school's allow cannot loosen it */
+	d = decide_view(v, "evil.vn", 0);
+	assert_int_equal(d.kind, POL_DECISION_DROP);
+	assert_int_equal(d.reason, CFG_REASON_NATIONAL);
+	assert_int_equal(d.match.layer, 1);
+	assert_int_equal(d.match.from_overlay, 1);
+	d = decide_view(v, "ok.evil.vn", POL_CATEGORIES_ALL);
+	assert_int_equal(d.kind, POL_DECISION_DROP);
+	assert_int_equal(d.reason, CFG_REASON_NATIONAL);
+	assert_int_equal(d.match.labels_below, 1);
+	/* the authority's own exception, added by the delta, passes its base's block */
+	d = decide_view(v, "ok.lotto.vn", POL_CATEGORIES_ALL);
+	assert_int_equal(d.kind, POL_DECISION_PASS);
+	assert_true(d.match.flags & BL_ALLOW);
+	assert_int_equal(d.match.from_overlay, 1);
+	assert_int_equal(decide_view(v, "lotto.vn", 0).kind, POL_DECISION_BLOCK);
+	/* the file lists, layer 0 */
+	d = decide_view(v, "www.example.vn", ADULT);
+	assert_int_equal(d.kind, POL_DECISION_BLOCK);
+	assert_int_equal(d.reason, CFG_REASON_POLICY);
+	assert_int_equal(d.match.layer, 0);
+	assert_int_equal(decide_view(v, "www.example.vn", GAMES).kind, POL_DECISION_PASS);
+	assert_int_equal(decide_view(NULL, "evil.vn", POL_CATEGORIES_ALL).kind, POL_DECISION_PASS);
+	bl_view_free(v);
+	bl_set_unref(files);
+	bl_set_unref(base);
+	bl_set_unref(ov);
+
+	/* one layer: exactly pol_decide_name() */
+	{
+		static const char *const names[] = {"www.example.vn", "x.good.example.vn",
+						    "bad.good.example.vn", "ok.casino.vn",
+						    "exempt.casino.vn", "a.drop.vn", "only.vn",
+						    "a.only.vn", "both.vn", "none.vn"};
+		struct bl_set *set = make_set();
+
+		assert_int_equal(bl_view_new(&set, NULL, 1, &v), 0);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			struct pol_decision a = decide(set, names[i], ADULT);
+			struct pol_decision c = decide_view(v, names[i], ADULT);
+
+			assert_int_equal(a.kind, c.kind);
+			assert_int_equal(a.reason, c.reason);
+			assert_int_equal(a.categories, c.categories);
+			assert_int_equal(a.matched, c.matched);
+			assert_int_equal(a.match.entry, c.match.entry);
+		}
+		bl_view_free(v);
+		bl_set_unref(set);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_specificity),
 		cmocka_unit_test(test_national_cannot_be_loosened),
 		cmocka_unit_test(test_enforced_categories),
+		cmocka_unit_test(test_decide_matches),
+		cmocka_unit_test(test_decide_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
