@@ -164,9 +164,13 @@ static void explain_entry(const struct cfg_root *cfg, const struct pol_verdict *
 		break;
 	default: {
 		const char *file = NULL;
+		const struct cfg_list *synced = NULL;
 		for (size_t i = 0; i < cfg->n_lists; i++) {
-			if (list && strcmp(cfg->lists[i].name, list) == 0)
+			if (list && strcmp(cfg->lists[i].name, list) == 0) {
 				file = cfg->lists[i].file;
+				if (cfg->lists[i].primary)
+					synced = &cfg->lists[i];
+			}
 		}
 		(void)core_buf_printf(out, "entry: %s%s%s in list '%s' (category ",
 				      (m->flags & BL_MATCH_BELOW) && !(m->flags & BL_MATCH_SELF) ? "*." : "",
@@ -175,6 +179,9 @@ static void explain_entry(const struct cfg_root *cfg, const struct pol_verdict *
 		put_categories(out, cfg, m->categories);
 		if (file)
 			(void)core_buf_printf(out, "), %s:%u\n", file, line);
+		else if (synced)
+			(void)core_buf_printf(out, "), zone %s from %s\n", synced->zone,
+					      synced->primary->text);
 		else
 			(void)core_buf_printf(out, "), built in\n");
 	}
@@ -209,7 +216,7 @@ static const char *block_answer(const struct cfg_root *cfg, const struct pol_dec
 }
 
 void pol_explain(const struct pol_policy *p, const struct cfg_root *cfg,
-		 const struct bl_set *lists, const struct sockaddr *client, const uint8_t *name,
+		 const struct bl_view *lists, const struct sockaddr *client, const uint8_t *name,
 		 size_t name_len, int64_t utc_seconds, struct core_buf *out)
 {
 	struct pol_client c;

@@ -416,7 +416,7 @@ static bool override_match(const struct bl_set *set, const uint8_t *name, size_t
  * window (a pupil's phone resolving a game at 06:59 must not play it until 07:59). Only names
  * some list has (@d->matched) pay for the second lookup.
  */
-static uint32_t schedule_ttl_cap(const struct pol_group *g, const struct bl_set *lists,
+static uint32_t schedule_ttl_cap(const struct pol_group *g, const struct bl_view *lists,
 				 const uint8_t *name, size_t len, unsigned minute_of_week,
 				 const struct pol_decision *d, uint32_t enforced)
 {
@@ -424,7 +424,7 @@ static uint32_t schedule_ttl_cap(const struct pol_group *g, const struct bl_set 
 	if (!g->schedule || !d->matched || !later)
 		return 0;
 	struct pol_decision then;
-	(void)pol_decide_name(lists, name, len, enforced | later, &then);
+	(void)pol_decide_view(lists, name, len, enforced | later, &then);
 	if (then.kind == POL_DECISION_PASS || then.reason == CFG_REASON_NATIONAL)
 		return 0;
 	return pol_schedule_minutes_until_change(g->schedule, minute_of_week) * 60u;
@@ -432,7 +432,7 @@ static uint32_t schedule_ttl_cap(const struct pol_group *g, const struct bl_set 
 
 /* Stages 3-6 of pol_decide(); @national_only: a previous allow covers the other categories. */
 static void decide_lists(const struct pol_policy *p, const struct pol_client *c,
-			 const struct bl_set *lists, const uint8_t *name, size_t len,
+			 const struct bl_view *lists, const uint8_t *name, size_t len,
 			 unsigned minute_of_week, bool national_only, bool safe_search,
 			 struct pol_verdict *out)
 {
@@ -442,10 +442,12 @@ static void decide_lists(const struct pol_policy *p, const struct pol_client *c,
 		enforced |= pol_schedule_categories(g->schedule, minute_of_week);
 	out->enforced = enforced;
 	struct pol_decision d;
-	(void)pol_decide_name(lists, name, len, national_only ? NATIONAL_BIT : enforced, &d);
+	(void)pol_decide_view(lists, name, len, national_only ? NATIONAL_BIT : enforced, &d);
+	/* The set holding the deciding entry (local data, sources, list names). */
+	const struct bl_set *set = d.matched && lists ? bl_view_match_set(lists, &d.match) : NULL;
 	if (d.kind != POL_DECISION_PASS && d.reason == CFG_REASON_NATIONAL) {
 		out->d = d;
-		out->set = lists;
+		out->set = set;
 		out->by = POL_BY_NATIONAL;
 		return;
 	}
@@ -456,7 +458,7 @@ static void decide_lists(const struct pol_policy *p, const struct pol_client *c,
 		return;
 	if (d.kind != POL_DECISION_PASS) {
 		out->d = d;
-		out->set = lists;
+		out->set = set;
 		out->by = (d.match.categories & g->categories & ~NATIONAL_BIT) ? POL_BY_LIST
 									      : POL_BY_SCHEDULE;
 		return;
@@ -465,7 +467,7 @@ static void decide_lists(const struct pol_policy *p, const struct pol_client *c,
 					 POL_BY_SAFE_SEARCH, out))
 		return;
 	out->d = d;
-	out->set = lists;
+	out->set = set;
 	out->ttl_cap_s = schedule_ttl_cap(g, lists, name, len, minute_of_week, &d, enforced);
 	if (!d.matched || !(d.match.flags & BL_ALLOW))
 		out->by = POL_BY_NOTHING;
@@ -473,7 +475,7 @@ static void decide_lists(const struct pol_policy *p, const struct pol_client *c,
 		out->by = (d.match.categories & NATIONAL_BIT) ? POL_BY_NATIONAL : POL_BY_LIST_ALLOW;
 }
 
-int pol_decide(const struct pol_policy *p, const struct pol_client *c, const struct bl_set *lists,
+int pol_decide(const struct pol_policy *p, const struct pol_client *c, const struct bl_view *lists,
 	       const uint8_t *name, size_t name_len, unsigned minute_of_week,
 	       struct pol_verdict *out)
 {
@@ -489,7 +491,7 @@ int pol_decide(const struct pol_policy *p, const struct pol_client *c, const str
 }
 
 int pol_decide_target(const struct pol_policy *p, const struct pol_client *c,
-		      const struct bl_set *lists, const struct pol_verdict *query,
+		      const struct bl_view *lists, const struct pol_verdict *query,
 		      const uint8_t *name, size_t name_len, unsigned minute_of_week,
 		      struct pol_verdict *out)
 {

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include "blocklists/set.h"
+#include "blocklists/view.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "policy/decide.h"
@@ -126,11 +127,11 @@ const struct pol_clock *pol_policy_clock(const struct pol_policy *p);
 unsigned pol_policy_minute_of_week(const struct pol_policy *p, int64_t utc_seconds);
 
 /**
- * Decide for client @c and lower-cased wire name @name against the compiled lists @lists
- * (may be NULL), at local @minute_of_week. See the order at the top of this file.
+ * Decide for client @c and lower-cased wire name @name against the lists' view @lists (the
+ * list files' set and the synced lists' layers; may be NULL), at local @minute_of_week. See the order at the top of this file.
  * @return 0 (the int keeps room for stages that can fail).
  */
-int pol_decide(const struct pol_policy *p, const struct pol_client *c, const struct bl_set *lists,
+int pol_decide(const struct pol_policy *p, const struct pol_client *c, const struct bl_view *lists,
 	       const uint8_t *name, size_t name_len, unsigned minute_of_week,
 	       struct pol_verdict *out);
 
@@ -140,7 +141,7 @@ int pol_decide(const struct pol_policy *p, const struct pol_client *c, const str
  * query name, only the national list applies to the chain (allowing a site allows its CDN).
  */
 int pol_decide_target(const struct pol_policy *p, const struct pol_client *c,
-		      const struct bl_set *lists, const struct pol_verdict *query,
+		      const struct bl_view *lists, const struct pol_verdict *query,
 		      const uint8_t *name, size_t name_len, unsigned minute_of_week,
 		      struct pol_verdict *out);
 
@@ -164,5 +165,5 @@ const char *pol_stage_name(enum pol_stage by);
  * decide @name. @cfg is the config the policy was built from (for list files and lines).
  */
 void pol_explain(const struct pol_policy *p, const struct cfg_root *cfg,
-		 const struct bl_set *lists, const struct sockaddr *client, const uint8_t *name,
+		 const struct bl_view *lists, const struct sockaddr *client, const uint8_t *name,
 		 size_t name_len, int64_t utc_seconds, struct core_buf *out);

@@ -30,6 +30,8 @@ const char *rsv_list_source_name(enum rsv_list_source source)
 		return "last good copy";
 	case RSV_LIST_FROM_SNAPSHOT:
 		return "snapshot of the previous run";
+	case RSV_LIST_FROM_PRIMARY:
+		return "zone transfer";
 	default:
 		return "missing";
 	}
@@ -57,6 +59,7 @@ struct rsv_lists *rsv_lists_free(struct rsv_lists *lists)
 		return NULL;
 	bl_set_unref(lists->set);
 	bl_ipset_free(lists->ips);
+	bl_view_free(lists->view);
 	for (size_t i = 0; i < CFG_MAX_CATEGORIES; i++)
 		core_free(lists->categories[i]);
 	for (size_t i = 0; i < lists->n_status; i++) {
@@ -299,6 +302,43 @@ static int add_builtin(struct bl_builder *b, uint16_t list_id)
 				   BL_MATCH_SELF | BL_MATCH_BELOW, BL_ACTION_POLICY, 0, NULL, 0);
 	}
 	return r;
+}
+
+int rsv_lists_clone(const struct rsv_lists *lists, struct rsv_lists **out)
+{
+	struct rsv_lists *l = core_calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < CFG_MAX_CATEGORIES; i++) {
+		if (lists->categories[i] && !(l->categories[i] = core_strdup(lists->categories[i])))
+			goto out_free;
+	}
+	if (lists->n_status) {
+		l->status = core_calloc(lists->n_status, sizeof(*l->status));
+		if (!l->status)
+			goto out_free;
+		l->n_status = lists->n_status;
+		for (size_t i = 0; i < lists->n_status; i++) {
+			const struct rsv_list_status *st = &lists->status[i];
+			l->status[i] = *st;
+			l->status[i].name = core_strdup(st->name);
+			l->status[i].category = core_strdup(st->category);
+			l->status[i].problem = st->problem ? core_strdup(st->problem) : NULL;
+			if (!l->status[i].name || !l->status[i].category ||
+			    (st->problem && !l->status[i].problem))
+				goto out_free;
+		}
+	}
+	l->set = lists->set ? bl_set_ref(lists->set) : NULL;
+	l->ips = bl_ipset_ref(lists->ips);
+	l->from_snapshot = lists->from_snapshot;
+	l->built_at = lists->built_at;
+	l->build_ms = lists->build_ms;
+	*out = l;
+	return 0;
+out_free:
+	rsv_lists_free(l);
+	return -ENOMEM;
 }
 
 int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,

@@ -21,6 +21,7 @@
 
 #include "blocklists/ipset.h"
 #include "blocklists/set.h"
+#include "blocklists/view.h"
 #include "config/config.h"
 #include "core/buf.h"
 
@@ -32,7 +33,8 @@ enum rsv_list_source {
 	RSV_LIST_FROM_FILE, /**< its configured file, read now */
 	RSV_LIST_FROM_LAST_GOOD, /**< the last good copy in state_dir (the file failed) */
 	RSV_LIST_FROM_SNAPSHOT, /**< the mapped snapshot of a previous run */
-	RSV_LIST_MISSING, /**< no entries: no file and no copy */
+	RSV_LIST_MISSING, /**< no entries: no file and no copy (or no transfer yet) */
+	RSV_LIST_FROM_PRIMARY, /**< transferred from the authority's primary (resolver/sync.h) */
 };
 
 struct rsv_list_status {
@@ -46,7 +48,9 @@ struct rsv_list_status {
 
 /** Immutable once published. */
 struct rsv_lists {
-	struct bl_set *set; /**< reference held; NULL when no list is configured */
+	struct bl_set *set; /**< the list files' set (reference held) */
+	/** What lookups use: @set, then each synced list's base and overlay (owned). */
+	struct bl_view *view;
 	struct bl_ipset *ips; /**< RPZ IP triggers (owned), NULL when none; not in the snapshot */
 	char *categories[CFG_MAX_CATEGORIES]; /**< category names by bit (copies) */
 	struct rsv_list_status *status; /**< one per list, in config order (list id = index) */
@@ -70,6 +74,13 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
  *         it is unusable (it is then ignored).
  */
 int rsv_lists_open_snapshot(const struct cfg_root *cfg, struct rsv_lists **out_lists)
+	__attribute__((warn_unused_result));
+
+/**
+ * A copy of @lists sharing its sets (references taken), without a view, to publish with new
+ * synced layers. @return 0 or -ENOMEM.
+ */
+int rsv_lists_clone(const struct rsv_lists *lists, struct rsv_lists **out)
 	__attribute__((warn_unused_result));
 
 /** Free @lists (NULL is fine); returns NULL. */

@@ -29,6 +29,7 @@
 #include "resolver/cache.h"
 #include "resolver/control.h"
 #include "resolver/synth.h"
+#include "resolver/sync.h"
 #include "resolver/forward.h"
 #include "resolver/lists.h"
 #include "resolver/wire.h"
@@ -91,6 +92,7 @@ static struct rsv_ruleset *ruleset_free(struct rsv_ruleset *rs)
 	if (!rs)
 		return NULL;
 	pol_policy_free(rs->policy);
+	core_free(rs->notify);
 	cfg_free(rs->cfg);
 	return core_free(rs);
 }
@@ -117,6 +119,37 @@ static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t ge
 		if (out)
 			(void)core_buf_printf(out, "%s\n", err[0] ? err : core_strerror(r));
 		goto out_free;
+	}
+	size_t n_sync = 0;
+	for (size_t i = 0; i < cfg->n_lists; i++)
+		n_sync += cfg->lists[i].primary != NULL;
+	if (n_sync) {
+		rs->notify = core_calloc(n_sync, sizeof(*rs->notify));
+		if (!rs->notify) {
+			r = -ENOMEM;
+			goto out_free;
+		}
+		for (size_t i = 0; i < cfg->n_lists; i++) {
+			const struct cfg_list *cl = &cfg->lists[i];
+			if (!cl->primary)
+				continue;
+			struct rsv_notify_zone *nz = &rs->notify[rs->n_notify++];
+			memcpy(&nz->params.primary, &cl->primary->ss, cl->primary->len);
+			nz->params.primary_len = cl->primary->len;
+			snprintf(nz->params.zone, sizeof(nz->params.zone), "%s", cl->zone);
+			if (cl->tsig) {
+				snprintf(nz->tsig.name, sizeof(nz->tsig.name), "%s", cl->tsig->name);
+				snprintf(nz->tsig.algorithm, sizeof(nz->tsig.algorithm), "%s",
+					 cl->tsig->algorithm ? cl->tsig->algorithm : "hmac-sha256");
+				snprintf(nz->tsig.secret, sizeof(nz->tsig.secret), "%s",
+					 cl->tsig->secret);
+			}
+		}
+		/* params.tsig points into the array, which no longer moves. */
+		for (size_t k = 0; k < rs->n_notify; k++) {
+			if (rs->notify[k].tsig.name[0])
+				rs->notify[k].params.tsig = &rs->notify[k].tsig;
+		}
 	}
 	unsigned n_up = atomic_load(&s->n_upstreams);
 	for (size_t i = 0; i < cfg->server.n_forwarders && i < RSV_MAX_UPSTREAMS; i++) {
@@ -148,6 +181,7 @@ static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t ge
 	return 0;
 out_free:
 	pol_policy_free(rs->policy);
+	core_free(rs->notify);
 	core_free(rs);
 	return r;
 }
@@ -173,6 +207,33 @@ static void format_diags(const struct cfg_diags *d, struct core_buf *out)
 }
 
 static int rebuild_lists(struct rsv_server *s, struct core_buf *out);
+static void publish_lists(struct rsv_server *s, struct rsv_lists *lists);
+
+/* A synced list changed version: publish the lists in force with its new layers. */
+static void sync_changed(void *arg)
+{
+	struct rsv_server *s = arg;
+	struct rsv_lists *copy;
+	if (rsv_lists_clone(s->lists, &copy) != 0) {
+		core_log_err("rsv", "out of memory: the new version of a synced list is not published yet");
+		return;
+	}
+	publish_lists(s, copy);
+}
+
+/* NOTIFYs the workers accepted: refresh those zones. */
+static void notify_async_cb(uv_async_t *a)
+{
+	struct rsv_server *s = a->data;
+	char zones[RSV_NOTIFY_QUEUE][256];
+	pthread_mutex_lock(&s->notify_lock);
+	unsigned n = s->n_notify_queued;
+	memcpy(zones, s->notify_queue, sizeof(zones[0]) * n);
+	s->n_notify_queued = 0;
+	pthread_mutex_unlock(&s->notify_lock);
+	for (unsigned i = 0; i < n; i++)
+		rsv_sync_refresh_zone(s->sync, zones[i]);
+}
 
 /* Load the config file again and publish it. Diagnostics go to the log and to @out. */
 static int server_reload(struct rsv_server *s, struct core_buf *out)
@@ -209,6 +270,8 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 	}
 	apply_log_level(cfg);
 	rsv_cache_set_limit(s->cache, cfg->server.cache_size_bytes);
+	if (rsv_sync_apply_cfg(s->sync, cfg) != 0)
+		core_log_err("rsv", "out of memory: synced lists not updated");
 	pthread_mutex_lock(&s->outside_lock);
 	rcu_xchg_pointer(&s->ruleset, rs);
 	pthread_mutex_unlock(&s->outside_lock);
@@ -229,9 +292,44 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 
 /* ---- blocklists ------------------------------------------------------------------------- */
 
+/* Give @lists (not published yet) the view the lookups use: its own set, then the layers of
+ * every synced list. */
+static int attach_view(struct rsv_server *s, struct rsv_lists *lists)
+{
+	struct bl_set *bases[BL_VIEW_MAX_LAYERS] = {0}, *overlays[BL_VIEW_MAX_LAYERS] = {0};
+	size_t n = 0;
+	bases[n++] = lists->set;
+	for (size_t i = 0; i < rsv_sync_count(s->sync) && n < BL_VIEW_MAX_LAYERS; i++) {
+		uint16_t list_id;
+		size_t entries;
+		rsv_sync_layers(s->sync, i, &bases[n], &overlays[n], &list_id, &entries);
+		if (list_id < lists->n_status) {
+			struct rsv_list_status *st = &lists->status[list_id];
+			st->source = bases[n] ? RSV_LIST_FROM_PRIMARY : RSV_LIST_MISSING;
+			st->entries = entries;
+			if (!bases[n] && !st->problem)
+				st->problem = core_strdup("waiting for the first zone transfer");
+		}
+		if (bases[n])
+			n++;
+	}
+	struct bl_view *view;
+	int r = bl_view_new(bases, overlays, n, &view);
+	if (r != 0)
+		return r;
+	bl_view_free(lists->view);
+	lists->view = view;
+	return 0;
+}
+
 /* Publish @lists in place of the lists in force, once no worker can see the old ones. */
 static void publish_lists(struct rsv_server *s, struct rsv_lists *lists)
 {
+	if (attach_view(s, lists) != 0 && !lists->view) {
+		core_log_err("rsv", "out of memory while publishing the blocklists; the lists in force stay");
+		rsv_lists_free(lists);
+		return;
+	}
 	pthread_mutex_lock(&s->outside_lock);
 	struct rsv_lists *old = rcu_xchg_pointer(&s->lists, lists);
 	pthread_mutex_unlock(&s->outside_lock);
@@ -343,7 +441,7 @@ static void blockpage_lookup(void *arg, const struct sockaddr *client, const cha
 			mow = pol_policy_minute_of_week(rs->policy, core_clock_wall_s());
 		struct pol_verdict v;
 		if (name_len &&
-		    pol_decide(rs->policy, &c, ls->set, name, name_len, mow, &v) == 0 &&
+		    pol_decide(rs->policy, &c, ls->view, name, name_len, mow, &v) == 0 &&
 		    (v.d.kind == POL_DECISION_BLOCK || v.d.kind == POL_DECISION_DROP)) {
 			out->blocked = true;
 			out->reason = (int)v.d.reason;
@@ -355,7 +453,7 @@ static void blockpage_lookup(void *arg, const struct sockaddr *client, const cha
 				copy_text(out->category, sizeof(out->category),
 					  rsv_lists_first_category(ls, v.d.categories));
 				copy_text(out->list, sizeof(out->list),
-					  bl_set_list_name(ls->set, v.d.match.list_id));
+					  bl_view_list_name(ls->view, v.d.match.list_id));
 			}
 		}
 	}
@@ -459,8 +557,9 @@ static void cmd_status(struct control *ctl, struct core_buf *out)
 	char built[32];
 	format_time(ls->built_at, built, sizeof(built));
 	(void)core_buf_printf(out, "blocklists: %zu lists, %zu names, %s %s\n", ls->n_status,
-			      ls->set ? bl_set_count(ls->set) : 0,
+			      ls->view ? bl_view_count(ls->view) : 0,
 			      ls->from_snapshot ? "snapshot mapped" : "compiled", built);
+	(void)rsv_sync_alerts(s->sync, out);
 	for (unsigned i = 0; i < rs->n_forwarders; i++) {
 		const struct rsv_upstream *u = &s->upstreams[rs->forwarders[i]];
 		bool up = rsv_upstream_is_up(u, now) && atomic_load(&u->dead_until_ms) == 0;
@@ -518,6 +617,7 @@ static void cmd_lists(struct control *ctl, struct core_buf *out)
 	(void)pol_builtin_bypass_names(&n_builtin);
 	(void)core_buf_printf(out, "list %s: category proxy_vpn_doh, %zu entries, built in (blocked for groups that block proxy_vpn_doh)\n",
 			      RSV_BUILTIN_BYPASS_LIST, n_builtin);
+	rsv_sync_report(ctl->s->sync, out);
 }
 
 /* "explain CLIENT DOMAIN": the network, and the list, entry and rule that decide. */
@@ -555,7 +655,7 @@ static void cmd_explain(struct control *ctl, char *arg, struct core_buf *out)
 	const struct rsv_ruleset *rs = s->ruleset;
 	const struct rsv_lists *ls = s->lists;
 	(void)core_buf_printf(out, "client: %s\n", arg);
-	pol_explain(rs->policy, rs->cfg, ls->set, (struct sockaddr *)&ss, name, name_len,
+	pol_explain(rs->policy, rs->cfg, ls->view, (struct sockaddr *)&ss, name, name_len,
 		    core_clock_wall_s(), out);
 }
 
@@ -843,6 +943,7 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 	}
 	pthread_mutex_init(&s->outside_lock, NULL);
 	pthread_mutex_init(&s->build_lock, NULL);
+	pthread_mutex_init(&s->notify_lock, NULL);
 	s->started_ms = core_clock_mono_ms();
 	s->started_wall = core_clock_wall_s();
 	s->config_path = core_strdup(config_path);
@@ -903,11 +1004,23 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 	r = uv_loop_init(&ctl->loop);
 	if (r != 0)
 		goto out_free;
+	/* Synced lists: what state_dir holds is served from the first query on; transfers start
+	 * once the loop runs. Workers may signal NOTIFYs from their start. */
+	uv_async_init(&ctl->loop, &s->notify_async, notify_async_cb);
+	s->notify_async.data = s;
+	/* Neither it nor the sync timers keep the loop running once a stop closed the rest; they
+	 * are closed after the workers (which signal it) have ended. */
+	uv_unref((uv_handle_t *)&s->notify_async);
+	r = rsv_sync_new(&ctl->loop, sync_changed, s, &s->sync);
+	if (r == 0)
+		r = rsv_sync_apply_cfg(s->sync, rs->cfg);
+	if (r == 0)
+		r = attach_view(s, lists);
+	if (r != 0)
+		goto out_close_loop;
 	r = blockpage_start(s, rs->cfg);
-	if (r != 0) {
-		uv_loop_close(&ctl->loop);
-		goto out_free;
-	}
+	if (r != 0)
+		goto out_close_loop;
 	ctl->s = s;
 	s->ctl_loop = &ctl->loop;
 	r = control_listen(ctl, rs->cfg->server.control_socket);
@@ -951,6 +1064,10 @@ out_stop_blockpage:
 	s->blockpage = NULL;
 	if (ctl->socket_path)
 		unlink(ctl->socket_path);
+out_close_loop:
+	rsv_sync_close(s->sync);
+	s->sync = NULL;
+	uv_close((uv_handle_t *)&s->notify_async, NULL);
 	uv_run(&ctl->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&ctl->loop) != 0)
 		core_log_warn("rsv", "control loop closed with handles open");
@@ -968,6 +1085,7 @@ out_free:
 	if (s) {
 		pthread_mutex_destroy(&s->outside_lock);
 		pthread_mutex_destroy(&s->build_lock);
+		pthread_mutex_destroy(&s->notify_lock);
 	}
 	core_free(ctl);
 	core_free(s);

@@ -27,6 +27,7 @@
 
 #include <uv.h>
 
+#include "blocklists/xfr.h"
 #include "compliance/counters.h"
 #include "config/config.h"
 #include "policy/policy.h"
@@ -49,6 +50,14 @@ struct rsv_upstream {
 	_Atomic uint64_t sent, answered, timeouts, errors;
 };
 
+/** A zone whose primary may NOTIFY us (a `lists:` entry with `rpz_primary`). */
+struct rsv_notify_zone {
+	struct bl_xfr_params params;
+	struct bl_tsig tsig; /**< params.tsig points here when the list has a key */
+};
+
+#define RSV_NOTIFY_QUEUE 16
+
 /** Everything derived from one config. Immutable once published; freed after a grace period
  * and once the control thread's background jobs that hold a reference are done. */
 struct rsv_ruleset {
@@ -57,6 +66,9 @@ struct rsv_ruleset {
 	struct pol_policy *policy; /**< owned: networks, groups, schedules, safe search */
 	uint8_t forwarders[RSV_MAX_UPSTREAMS]; /**< indexes into server->upstreams, in order */
 	unsigned n_forwarders;
+	/** The synced lists' primaries, for checking NOTIFY messages in the workers. */
+	struct rsv_notify_zone *notify;
+	size_t n_notify;
 	uint64_t generation; /**< 1 for the first config, +1 per reload */
 	int64_t loaded_at; /**< wall clock seconds */
 };
@@ -83,6 +95,7 @@ struct rsv_request;
 struct rsv_lists;
 struct rsv_blockpage;
 struct rsv_udp_batch;
+struct rsv_sync;
 
 /** The whole daemon. */
 struct rsv_server {
@@ -110,6 +123,12 @@ struct rsv_server {
 	 * time (the background compile after a start, a reload's compile). */
 	pthread_mutex_t build_lock;
 	struct rsv_blockpage *blockpage; /**< NULL without sinkhole.block_page */
+	struct rsv_sync *sync; /**< lists synced by zone transfer (control thread) */
+	/** NOTIFYs accepted by workers, for the control thread (zone names, absolute). */
+	pthread_mutex_t notify_lock;
+	char notify_queue[RSV_NOTIFY_QUEUE][256];
+	unsigned n_notify_queued;
+	uv_async_t notify_async;
 };
 
 /** A worker thread. Owned by the server; touched only by its own thread once started. */

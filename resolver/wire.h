@@ -28,6 +28,8 @@
 #define RSV_FLAG_AD 0x0020u
 #define RSV_FLAG_CD 0x0010u
 
+#define RSV_OPCODE_NOTIFY 4u
+
 enum rsv_rcode {
 	RSV_RCODE_NOERROR = 0,
 	RSV_RCODE_FORMERR = 1,

@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/assert.h"
 #include "core/clock.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "resolver/cache.h"
 #include "resolver/forward.h"
@@ -409,7 +410,7 @@ bool rsv_worker_policy_ctx(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	out->policy = rs->policy;
 	out->lists = rsv_worker_lists(w);
 	out->mow = rsv_worker_minute_of_week(w, rs);
-	(void)pol_decide(rs->policy, &out->client, out->lists->set, q->qname, q->qname_len,
+	(void)pol_decide(rs->policy, &out->client, out->lists->view, q->qname, q->qname_len,
 			 out->mow, &out->query);
 	return true;
 }
@@ -418,7 +419,7 @@ static bool target_blocked(void *arg, const uint8_t *name, size_t len)
 {
 	struct rsv_policy_ctx *ctx = arg;
 	struct pol_verdict *out = ctx->out;
-	(void)pol_decide_target(ctx->policy, &ctx->client, ctx->lists->set, &ctx->query, name, len,
+	(void)pol_decide_target(ctx->policy, &ctx->client, ctx->lists->view, &ctx->query, name, len,
 				ctx->mow, out);
 	return out->d.kind == POL_DECISION_BLOCK || out->d.kind == POL_DECISION_DROP;
 }
@@ -448,7 +449,7 @@ static bool address_blocked(void *arg, int family, const uint8_t *addr)
 	/* Local data of an IP trigger is not supported: answer as the policy says. */
 	d->match.action = g->action == BL_ACTION_LOCAL_DATA ? BL_ACTION_POLICY : g->action;
 	v->by = national ? POL_BY_NATIONAL : POL_BY_LIST;
-	v->set = ctx->lists->set;
+	v->set = ctx->lists->set; /* IP triggers come from the list files */
 	v->enforced = enforced;
 	return true;
 }
@@ -484,7 +485,7 @@ static void block_text(const struct rsv_lists *lists, const struct pol_verdict *
 	default:
 		break;
 	}
-	const char *list = bl_set_list_name(lists->set, v->d.match.list_id);
+	const char *list = bl_view_list_name(lists->view, v->d.match.list_id);
 	const char *category = rsv_lists_first_category(lists, v->d.categories);
 	if (v->by == POL_BY_SCHEDULE)
 		snprintf(out, size, "lanhmanh: list '%s', category %s, blocked at this hour by a schedule%s",
@@ -565,7 +566,7 @@ static void answer_rewrite(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	memcpy(tq.qname_orig, target, target_len);
 	tq.qname_len = (uint8_t)target_len;
 	struct pol_verdict tv;
-	(void)pol_decide_target(ctx->policy, &ctx->client, ctx->lists->set, &ctx->query, tq.qname,
+	(void)pol_decide_target(ctx->policy, &ctx->client, ctx->lists->view, &ctx->query, tq.qname,
 				tq.qname_len, ctx->mow, &tv);
 	if (tv.d.kind == POL_DECISION_BLOCK && tv.d.match.action == BL_ACTION_LOCAL_DATA) {
 		/* The target's own local data, in stored form (ID 0, no OPT), then chained. */
@@ -629,6 +630,50 @@ static size_t local_cname(const struct bl_set *set, uint32_t entry, uint16_t qty
 
 /* ---- the pipeline ----------------------------------------------------------------------- */
 
+/*
+ * A NOTIFY (RFC 1996) from the primary of a synced list: answered here, whatever the networks
+ * say (the primary need not be a client), and passed on to the control thread, which refreshes
+ * the zone. @return false when it is no NOTIFY for one of our zones.
+ */
+static bool handle_notify(struct rsv_worker *w, const uint8_t *pkt, size_t len,
+			  struct rsv_client *client)
+{
+	rsv_worker_online(w);
+	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
+	for (size_t i = 0; i < rs->n_notify; i++) {
+		const struct bl_xfr_params *p = &rs->notify[i].params;
+		struct bl_notify n;
+		const char *why = NULL;
+		int r = bl_notify_check(p, pkt, len, (const struct sockaddr *)&client->addr, &n, &why);
+		if (r == CORE_ENOTFOUND)
+			continue;
+		struct rsv_server *s = w->server;
+		if (r == 0) {
+			pthread_mutex_lock(&s->notify_lock);
+			bool queued = false;
+			for (unsigned k = 0; k < s->n_notify_queued; k++)
+				queued |= strcmp(s->notify_queue[k], p->zone) == 0;
+			if (!queued && s->n_notify_queued < RSV_NOTIFY_QUEUE)
+				snprintf(s->notify_queue[s->n_notify_queued++],
+					 sizeof(s->notify_queue[0]), "%s", p->zone);
+			pthread_mutex_unlock(&s->notify_lock);
+			uv_async_send(&s->notify_async);
+		} else {
+			core_log_warn("sync", "NOTIFY for %s refused: %s", p->zone,
+				      why ? why : core_strerror(r));
+		}
+		size_t out = bl_notify_response(p, pkt, len,
+						r == 0 ? RSV_RCODE_NOERROR : RSV_RCODE_REFUSED,
+						w->out_buf, sizeof(w->out_buf) - 2);
+		if (out)
+			rsv_worker_send(w, client, w->out_buf, out);
+		else
+			rsv_worker_client_release(w, client);
+		return true;
+	}
+	return false;
+}
+
 /* Handle one client message. @client->conn carries a reference taken by the caller. */
 static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 			 struct rsv_client *client)
@@ -643,6 +688,9 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 	cmpl_count(w->counters, CMPL_QUERIES);
 	if (!client->udp)
 		cmpl_count(w->counters, CMPL_QUERIES_TCP);
+	if (p == RSV_PARSE_NOTIMP && ((q.flags >> 11) & 0xf) == RSV_OPCODE_NOTIFY &&
+	    handle_notify(w, pkt, len, client))
+		return;
 	rsv_worker_online(w);
 	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
 	struct rsv_policy_ctx ctx;
@@ -676,7 +724,7 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 	ctx.policy = rs->policy;
 	ctx.lists = rsv_worker_lists(w);
 	ctx.mow = rsv_worker_minute_of_week(w, rs);
-	(void)pol_decide(rs->policy, &ctx.client, ctx.lists->set, q.qname, q.qname_len, ctx.mow,
+	(void)pol_decide(rs->policy, &ctx.client, ctx.lists->view, q.qname, q.qname_len, ctx.mow,
 			 &ctx.query);
 	const struct pol_verdict *v = &ctx.query;
 	uint8_t target[RSV_MAX_NAME];

@@ -3,17 +3,19 @@
 
 Everything runs on loopback: nsd serves tests/integration/zones/ as the upstream, lanhmanhd is
 started with a YAML config rendered per test, and queries are sent with dnspython, raw sockets or
-kdig. Each test function gets a TestContext (its own temp dir); every process started through it
-is stopped by PID when the test ends, pass or fail. On failure the temp dir is kept and the
-daemon's stderr, its config, the control commands run and the nsd log are printed.
+kdig; knotd is the primary in the zone transfer tests (class Knot). Each test function gets a
+TestContext (its own temp dir); every process started through it is stopped by PID when the test
+ends, pass or fail. On failure the temp dir is kept and the daemon's stderr, its config, the
+control commands run and the nsd (and knotd) logs are printed.
 
-Readiness is always explicit: nsd is polled with short SOA queries, lanhmanhd reports READY=1 over
-the systemd notify protocol (NOTIFY_SOCKET points at an AF_UNIX datagram socket we own), and a
-reload is over when RELOADING=1 has been followed by READY=1.
+Readiness is always explicit: nsd and knotd are polled with short SOA queries, lanhmanhd reports
+READY=1 over the systemd notify protocol (NOTIFY_SOCKET points at an AF_UNIX datagram socket we
+own), and a reload is over when RELOADING=1 has been followed by READY=1.
 
 Binaries: LANHMANHD / LANHMANH from the environment (set by meson), or --lanhmanhd PATH /
 --lanhmanh PATH on the command line, or the first build*/resolver/ of the source tree. Tools
-(nsd, kdig, dnsperf) come from NSD / KDIG / DNSPERF or PATH plus /usr/sbin.
+(nsd, kdig, dnsperf, knotd, knotc) come from NSD / KDIG / DNSPERF / KNOTD / KNOTC or PATH plus
+/usr/sbin.
 
 Run one file by hand:  /usr/bin/python3 tests/integration/test_basic.py [-k PATTERN] [--keep]
 """
@@ -740,6 +742,206 @@ class Nsd:
 
 
 # --------------------------------------------------------------------------------------------
+# knotd: a primary server for zone transfer tests
+
+
+class Knot:
+    """knotd as the primary of one zone (the authority's RPZ) on 127.0.0.1:port.
+
+    The zone file is zone_text (set_zone() writes the next version and `knotc zone-reload`s it;
+    with `zonefile-load: difference` and `journal-content: changes` knotd keeps the difference
+    in its journal and serves it by IXFR). Transfers are allowed from 127.0.0.0/8, with key
+    when given: key = (name, algorithm, secret in base64). notify: 'host:port' addresses that
+    get a NOTIFY at every change (and at start), signed with key unless notify_key is False.
+    Started as the test's own process (foreground, no user switch), stopped by PID."""
+
+    def __init__(self, ctx, zone, zone_text, name='knot', port=None, notify=(), key=None,
+                 notify_key=True):
+        self.ctx = ctx
+        self.zone = zone if zone.endswith('.') else zone + '.'
+        self.name = name
+        self.port = port or free_port()
+        self.notify = list(notify)
+        self.key = key
+        self.notify_key = notify_key
+        self.dir = ctx.path(name)
+        self.proc = None
+        os.makedirs(self.dir, exist_ok=True)
+        self.zone_path = os.path.join(self.dir, 'zone.rpz')
+        self.conf = os.path.join(self.dir, 'knot.conf')
+        self.log = os.path.join(self.dir, 'knotd.log')
+        self.socket = os.path.join(self.dir, 'knot.sock')
+        self.ctl_log = []
+        self._write(self.zone_path, zone_text)
+        self.write_config()
+        ctx.add_log_source(self)
+        ctx.add_cleanup(self.stop)
+
+    @staticmethod
+    def _write(path, text):
+        tmp = path + '.tmp'
+        with open(tmp, 'w') as f:
+            f.write(text)
+        os.replace(tmp, path)
+
+    @property
+    def addr(self):
+        return '127.0.0.1:%d' % self.port
+
+    def write_config(self):
+        d = self.dir
+        lines = [
+            'server:',
+            '    rundir: "%s"' % d,
+            '    listen: 127.0.0.1@%d' % self.port,
+            '    udp-workers: 1',
+            '    tcp-workers: 1',
+            '    background-workers: 1',
+            'database:',
+            '    storage: "%s"' % d,
+            'log:',
+            '  - target: stderr',
+            '    any: info',
+        ]
+        if self.key:
+            lines += ['key:', '  - id: %s' % self.key[0], '    algorithm: %s' % self.key[1],
+                      '    secret: %s' % self.key[2]]
+        if self.notify:
+            lines += ['remote:']
+            for i, a in enumerate(self.notify):
+                host, port = a.rsplit(':', 1)
+                lines += ['  - id: notify%d' % i, '    address: %s@%s' % (host, port)]
+                if self.key and self.notify_key:
+                    lines += ['    key: %s' % self.key[0]]
+        lines += ['acl:', '  - id: secondaries', '    address: 127.0.0.0/8',
+                  '    action: transfer']
+        if self.key:
+            lines += ['    key: %s' % self.key[0]]
+        lines += [
+            'template:',
+            '  - id: default',
+            '    storage: "%s"' % d,
+            '    zonefile-sync: -1',
+            '    zonefile-load: difference',
+            '    journal-content: changes',
+            'zone:',
+            '  - domain: %s' % self.zone,
+            '    file: "%s"' % self.zone_path,
+            '    acl: [secondaries]',
+        ]
+        if self.notify:
+            lines += ['    notify: [%s]' % ', '.join('notify%d' % i
+                                                     for i in range(len(self.notify)))]
+        self._write(self.conf, '\n'.join(lines) + '\n')
+
+    def start(self, timeout=10.0):
+        if self.proc is not None and self.proc.poll() is None:
+            raise HarnessError('knotd already running')
+        exe = tool('knotd')
+        if not exe:
+            raise HarnessError('knotd not found')
+        with open(self.log, 'ab') as out:
+            self.proc = subprocess.Popen([exe, '-c', self.conf], stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        self.wait_serial(None, timeout)
+        return self
+
+    def soa_serial(self, timeout=0.2):
+        """The serial knotd serves now, or None (no answer)."""
+        q = make_query(self.zone, 'SOA', edns=False, rd=False)
+        try:
+            wire, _ = send_udp(self.port, q.to_wire(), timeout=timeout, want_id=q.id)
+        except (NoAnswer, OSError):
+            return None
+        m = dns.message.from_wire(wire)
+        if m.rcode() != dns.rcode.NOERROR:
+            return None
+        for rrs in m.answer:
+            if rrs.rdtype == dns.rdatatype.SOA:
+                return rrs[0].serial
+        return None
+
+    def wait_serial(self, serial, timeout=10.0):
+        """Poll the SOA until knotd serves serial (any serial when None)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc is None or self.proc.poll() is not None:
+                raise HarnessError('knotd exited (%r) before serving %s\n%s'
+                                   % (self.proc.returncode if self.proc else None, self.zone,
+                                      _tail(self.log, 40)))
+            got = self.soa_serial()
+            if got is not None and (serial is None or got == serial):
+                return got
+            if time.monotonic() >= deadline:
+                raise HarnessError('knotd does not serve %s serial %s after %.0f s (serves %r)\n%s'
+                                   % (self.zone, serial, timeout, got, _tail(self.log, 40)))
+            time.sleep(0.02)
+
+    def knotc(self, *args, timeout=15.0, check=True):
+        """Run knotc against this knotd (blocking mode); returns its output. Raises on failure
+        unless check is False (`zone-notify` fails when the secondary answers REFUSED)."""
+        exe = tool('knotc')
+        if not exe:
+            raise HarnessError('knotc not found')
+        argv = [exe, '-s', self.socket, '-b', '-t', '10'] + [str(a) for a in args]
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=timeout)
+        self.ctl_log.append('$ %s\n(exit %d)\n%s%s' % (' '.join(argv), p.returncode, p.stdout,
+                                                        p.stderr))
+        if p.returncode != 0 and check:
+            raise HarnessError('knotc failed:\n' + self.ctl_log[-1])
+        return p.stdout + p.stderr
+
+    def write_zone(self, zone_text):
+        """Replace the zone file (knotd reads it at its next start or zone-reload)."""
+        self._write(self.zone_path, zone_text)
+
+    def set_zone(self, zone_text, serial=None, timeout=10.0):
+        """Write a new version of the zone file and have knotd load it (`knotc zone-reload`),
+        which also sends the NOTIFYs; with serial, wait until knotd serves it."""
+        self.write_zone(zone_text)
+        self.knotc('zone-reload', self.zone)
+        if serial is not None:
+            self.wait_serial(serial, timeout)
+
+    def reconfigure(self, **kw):
+        """Change notify / key / notify_key, rewrite knot.conf and `knotc reload` it."""
+        for k, v in kw.items():
+            if k not in ('notify', 'key', 'notify_key'):
+                raise HarnessError('Knot.reconfigure: unknown setting %r' % k)
+            setattr(self, k, list(v) if k == 'notify' else v)
+        self.write_config()
+        self.knotc('reload')
+
+    def stop(self):
+        if self.proc is None:
+            return
+        rc, hung = _stop_process(self.proc, 'knotd')
+        self.proc = None
+        if hung:
+            raise HarnessError('knotd did not stop on SIGTERM')
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def dump_logs(self):
+        out = ['---- knotd %s (port %d): %s ----' % (self.name, self.port, self.conf)]
+        try:
+            with open(self.conf) as f:
+                out.append(f.read())
+        except OSError:
+            pass
+        out += self.ctl_log[-5:]
+        out.append('---- knotd log: %s ----\n%s' % (self.log, _tail(self.log, 80)))
+        return '\n'.join(out)
+
+
+# --------------------------------------------------------------------------------------------
 # lanhmanhd
 
 
@@ -1044,6 +1246,9 @@ class TestContext:
 
     def nsd(self, **kw):
         return Nsd(self, **kw)
+
+    def knot(self, zone, zone_text, **kw):
+        return Knot(self, zone, zone_text, **kw)
 
     def daemon(self, forwarders=(), **kw):
         return Daemon(self, forwarders=forwarders, **kw)

@@ -57,6 +57,7 @@ struct fixture {
 	struct cfg_root *cfg;
 	struct pol_policy *p;
 	struct bl_set *lists;
+	struct bl_view *view; /**< @lists as the resolver gives it: one layer */
 };
 
 static size_t wire(const char *text, uint8_t out[CORE_DNAME_WIRE_MAX])
@@ -114,6 +115,8 @@ static int setup_text(void **state, const char *text)
 		print_message("%s\n", err);
 	assert_int_equal(r, 0);
 	f->lists = make_lists();
+	struct bl_set *bases[1] = {f->lists}, *overlays[1] = {NULL};
+	assert_int_equal(bl_view_new(bases, overlays, 1, &f->view), 0);
 	*state = f;
 	return 0;
 }
@@ -128,6 +131,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	pol_policy_free(f->p);
 	cfg_free(f->cfg);
+	bl_view_free(f->view);
 	bl_set_unref(f->lists);
 	free(f);
 	return 0;
@@ -156,7 +160,7 @@ static struct pol_verdict decide_at(const struct fixture *f, const char *addr, c
 	uint8_t w[CORE_DNAME_WIRE_MAX];
 	size_t n = wire(name, w);
 	struct pol_verdict v;
-	assert_int_equal(pol_decide(f->p, &c, f->lists, w, n, mow, &v), 0);
+	assert_int_equal(pol_decide(f->p, &c, f->view, w, n, mow, &v), 0);
 	return v;
 }
 
@@ -347,18 +351,18 @@ static void test_targets(void **state)
 	 * national list only. */
 	struct pol_verdict q = decide(f, "10.1.2.3", "www.hoc10.vn"), v;
 	size_t n = wire("cdn.game.vn", w);
-	assert_int_equal(pol_decide_target(f->p, &c, f->lists, &q, w, n, 0, &v), 0);
+	assert_int_equal(pol_decide_target(f->p, &c, f->view, &q, w, n, 0, &v), 0);
 	assert_int_equal(v.d.kind, POL_DECISION_PASS);
 	n = wire("x.casino.vn", w);
-	assert_int_equal(pol_decide_target(f->p, &c, f->lists, &q, w, n, 0, &v), 0);
+	assert_int_equal(pol_decide_target(f->p, &c, f->view, &q, w, n, 0, &v), 0);
 	assert_int_equal(v.d.kind, POL_DECISION_BLOCK);
 	/* An ordinary name: the group's categories apply to the chain; safe search does not. */
 	q = decide(f, "10.1.2.3", "www.example.vn");
 	n = wire("cdn.game.vn", w);
-	assert_int_equal(pol_decide_target(f->p, &c, f->lists, &q, w, n, 0, &v), 0);
+	assert_int_equal(pol_decide_target(f->p, &c, f->view, &q, w, n, 0, &v), 0);
 	assert_int_equal(v.d.kind, POL_DECISION_BLOCK);
 	n = wire("www.google.com", w);
-	assert_int_equal(pol_decide_target(f->p, &c, f->lists, &q, w, n, 0, &v), 0);
+	assert_int_equal(pol_decide_target(f->p, &c, f->view, &q, w, n, 0, &v), 0);
 	assert_int_equal(v.d.kind, POL_DECISION_PASS);
 }
 
@@ -373,7 +377,7 @@ static void test_explain(void **state)
 	core_buf_init(&out, 1 << 20);
 	/* 2026-11-23 is a Monday; 02:00 UTC is 09:00 in Ho Chi Minh City. */
 	int64_t monday_9am = 1795392000 + 2 * 3600;
-	pol_explain(f->p, f->cfg, f->lists, (struct sockaddr *)&sin, w, n, monday_9am, &out);
+	pol_explain(f->p, f->cfg, f->view, (struct sockaddr *)&sin, w, n, monday_9am, &out);
 	const char *text = core_buf_str(&out);
 	print_message("%s", text);
 	assert_non_null(strstr(text, "network: THPT A (id 79-THPT-0001, test.yaml line "));
@@ -385,7 +389,7 @@ static void test_explain(void **state)
 	core_buf_deinit(&out);
 	/* Saturday: the same name passes, and explain says why. */
 	core_buf_init(&out, 1 << 20);
-	pol_explain(f->p, f->cfg, f->lists, (struct sockaddr *)&sin, w, n, monday_9am + 5 * 86400,
+	pol_explain(f->p, f->cfg, f->view, (struct sockaddr *)&sin, w, n, monday_9am + 5 * 86400,
 		    &out);
 	text = core_buf_str(&out);
 	assert_non_null(strstr(text, "schedule 1: not now:"));

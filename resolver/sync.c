@@ -1,0 +1,893 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Lists synced from the authority by zone transfer (see sync.h). */
+#include "resolver/sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blocklists/overlay.h"
+#include "blocklists/parse.h"
+#include "blocklists/xfr.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#define HISTORY 16
+#define MAX_ENTRIES (64u << 20)
+#define XFR_TIMEOUT_MS 10000
+/* SOA timers are honoured within these bounds (seconds). */
+#define REFRESH_MIN 5
+#define REFRESH_MAX 86400
+#define RETRY_MIN 5
+#define RETRY_MAX 3600
+/* An overlay with more entries than this (or a tenth of the base) is folded by a full AXFR. */
+#define FOLD_MIN 10000
+
+/** One applied version, for compliance. */
+struct version {
+	uint32_t serial;
+	size_t entries;
+	int64_t applied; /**< wall clock seconds */
+	char how[16]; /**< "AXFR", "IXFR", "IXFR-full" (the primary answered an IXFR in full) */
+};
+
+struct zone {
+	struct rsv_sync *s;
+	char *name; /**< the list's name */
+	char *zone; /**< absolute, lower case */
+	char *primary_text;
+	uint16_t list_id;
+	uint32_t categories;
+	uint32_t max_shrink_pct;
+	char dir[4096]; /**< <state_dir>/sync */
+	struct bl_tsig tsig;
+	bool has_tsig;
+	struct bl_xfr_params params;
+	/* What the lookups use (published through the changed callback): */
+	struct bl_set *base; /**< reference; NULL before the first transfer */
+	struct bl_set *ov_set; /**< compiled overlay, reference; NULL when empty */
+	struct bl_overlay *ov; /**< mutable delta state; the job's while busy */
+	size_t entries; /**< as the lookups see them (effective_entries()) */
+	size_t ov_count; /**< entries the overlay touched, as of the version in force */
+	/* Version: */
+	bool have;
+	uint32_t serial, refresh, retry, expire;
+	int64_t last_ok; /**< last time the primary confirmed or changed our version */
+	int64_t last_try;
+	char error[256]; /**< last failure, "" when the last refresh succeeded */
+	char alert[320]; /**< why the version in force may not be the authority's, "" if none */
+	struct version hist[HISTORY];
+	size_t n_hist;
+	/* Scheduling: */
+	uv_timer_t timer;
+	bool busy; /**< a job runs */
+	bool again; /**< a NOTIFY came while busy: refresh once more after */
+	bool fold; /**< the next refresh is a full AXFR */
+	bool dropped; /**< removed from the config while busy: freed when the job ends */
+	bool keep; /**< apply_cfg: still configured */
+};
+
+struct rsv_sync {
+	uv_loop_t *loop;
+	rsv_sync_changed_fn changed;
+	void *arg;
+	struct zone **z;
+	size_t n;
+};
+
+/* A refresh on the thread pool. */
+struct job {
+	uv_work_t req;
+	struct zone *z;
+	bool axfr;
+	uint32_t have_serial;
+	size_t base_entries;
+	int r;
+	struct bl_xfr_result res;
+	char err[512];
+	FILE *tmp;
+	char tmp_path[4200];
+	size_t removed, added; /**< lines of the deltas */
+	struct bl_set *new_base;
+	struct bl_set *new_ov_set;
+	size_t new_entries;
+	bool shrink_refused; /**< a complete, valid update held back: empty, or too small */
+	bool bad_delta; /**< the IXFR could not be applied: the next try is a full transfer */
+};
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+
+static int64_t now_s(void)
+{
+	return core_clock_wall_s();
+}
+
+static void zone_path(const struct zone *z, const char *suffix, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s%s", z->dir, z->name, suffix);
+}
+
+static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * Entries of the list as the lookups see it: the base's, less those the overlay deletes, plus
+ * those it adds (an overlay entry replacing a base entry counts once).
+ */
+static size_t effective_entries(const struct bl_set *base, const struct bl_set *ov_set)
+{
+	size_t n = base ? bl_set_count(base) : 0;
+	size_t limit = ov_set ? bl_set_entry_limit(ov_set) : 0;
+	for (size_t e = 0; e < limit; e++) {
+		struct bl_match m, b;
+		struct bl_source src;
+		if (bl_set_entry(ov_set, (uint32_t)e, &m) != 0 ||
+		    bl_set_entry_source(ov_set, (uint32_t)e, &src) != 0)
+			continue;
+		bool in_base = base && bl_set_find(base, src.name, src.name_len,
+						   (m.flags & BL_ALLOW) != 0, &b) == 0 &&
+			       !(b.flags & BL_SHADOW);
+		bool deleted = !(m.flags & (BL_MATCH_SELF | BL_MATCH_BELOW));
+		if (deleted && in_base && n > 0)
+			n--;
+		else if (!deleted && !in_base)
+			n++;
+	}
+	return n;
+}
+
+static size_t zone_entries(const struct zone *z)
+{
+	return z->entries;
+}
+
+/* ---- persistence ---------------------------------------------------------------------------- */
+
+/* Write @text to @fd whole; 0 or -errno. */
+static int write_all(int fd, const char *text, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, text, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void save_state(const struct zone *z)
+{
+	char path[4300], tmp[4310];
+	zone_path(z, ".state", path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	struct core_buf b;
+	core_buf_init(&b, 4096);
+	int r = core_buf_printf(&b, "zone %s\nserial %" PRIu32 "\nrefresh %" PRIu32 "\nretry %" PRIu32
+				   "\nexpire %" PRIu32 "\nlast_ok %" PRId64 "\n",
+				z->zone, z->serial, z->refresh, z->retry, z->expire, z->last_ok);
+	int fd = r == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) : -1;
+	if (fd >= 0) {
+		r = write_all(fd, core_buf_str(&b), strlen(core_buf_str(&b)));
+		if (r == 0 && fsync(fd) != 0)
+			r = -errno;
+		if (close(fd) != 0 && r == 0)
+			r = -errno;
+		if (r == 0 && rename(tmp, path) != 0)
+			r = -errno;
+	} else if (r == 0) {
+		r = -errno;
+	}
+	if (r != 0) {
+		core_log_warn("sync", "list '%s': cannot save '%s': %s", z->name, path,
+			      core_strerror(r));
+		unlink(tmp);
+	}
+	core_buf_deinit(&b);
+}
+
+static void record_version(struct zone *z, const char *how)
+{
+	if (z->n_hist == HISTORY) {
+		memmove(z->hist, z->hist + 1, sizeof(z->hist[0]) * (HISTORY - 1));
+		z->n_hist--;
+	}
+	struct version *v = &z->hist[z->n_hist++];
+	v->serial = z->serial;
+	v->entries = zone_entries(z);
+	v->applied = now_s();
+	snprintf(v->how, sizeof(v->how), "%s", how);
+	char path[4300];
+	zone_path(z, ".versions", path, sizeof(path));
+	/* One line per applied version, kept for audits: UTC time, serial, entries, how, from
+	 * where. */
+	struct tm tm;
+	time_t t = (time_t)v->applied;
+	char when[32];
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	struct core_buf b;
+	core_buf_init(&b, 2048);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0 ||
+	    core_buf_printf(&b, "%s serial=%" PRIu32 " entries=%zu how=%s primary=%s zone=%s\n",
+			    when, v->serial, v->entries, v->how, z->primary_text, z->zone) != 0 ||
+	    write_all(fd, core_buf_str(&b), strlen(core_buf_str(&b))) != 0)
+		core_log_warn("sync", "list '%s': cannot record the version in '%s': %s", z->name,
+			      path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	core_buf_deinit(&b);
+	core_log_notice("sync", "list '%s': serial %" PRIu32 " of %s applied (%s, %zu entries)",
+			z->name, z->serial, z->zone, how, v->entries);
+}
+
+/* The last HISTORY versions of the .versions file (written by record_version()). */
+static void load_versions(struct zone *z)
+{
+	char path[4300], line[1024];
+	zone_path(z, ".versions", path, sizeof(path));
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct version v = {0};
+		char when[32], how[16];
+		struct tm tm = {0};
+		if (sscanf(line, "%31s serial=%" SCNu32 " entries=%zu how=%15s", when, &v.serial,
+			   &v.entries, how) != 4 ||
+		    !strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+			continue;
+		v.applied = (int64_t)timegm(&tm);
+		snprintf(v.how, sizeof(v.how), "%s", how);
+		if (z->n_hist == HISTORY) {
+			memmove(z->hist, z->hist + 1, sizeof(z->hist[0]) * (HISTORY - 1));
+			z->n_hist--;
+		}
+		z->hist[z->n_hist++] = v;
+	}
+	fclose(f);
+}
+
+static void load_state(struct zone *z)
+{
+	char path[4300];
+	zone_path(z, ".state", path, sizeof(path));
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	char line[512], zname[300] = "";
+	uint32_t serial = 0, refresh = 0, retry = 0, expire = 0;
+	int64_t last_ok = 0;
+	bool has_serial = false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "zone %299s", zname) == 1)
+			continue;
+		if (sscanf(line, "serial %" SCNu32, &serial) == 1)
+			has_serial = true;
+		(void)(sscanf(line, "refresh %" SCNu32, &refresh) == 1 ||
+		       sscanf(line, "retry %" SCNu32, &retry) == 1 ||
+		       sscanf(line, "expire %" SCNu32, &expire) == 1 ||
+		       sscanf(line, "last_ok %" SCNd64, &last_ok) == 1);
+	}
+	fclose(f);
+	if (!has_serial || strcmp(zname, z->zone) != 0)
+		return;
+	char base_path[4300], ov_path[4300];
+	zone_path(z, ".base.set", base_path, sizeof(base_path));
+	zone_path(z, ".overlay.set", ov_path, sizeof(ov_path));
+	struct bl_set *base = NULL, *ov_set = NULL;
+	int r = bl_set_open(base_path, &base);
+	if (r != 0) {
+		core_log_warn("sync", "list '%s': its saved version '%s' is unusable (%s); transferring the zone again",
+			      z->name, base_path, core_strerror(r));
+		return;
+	}
+	struct bl_overlay *ov = NULL;
+	if (access(ov_path, F_OK) == 0) {
+		r = bl_set_open(ov_path, &ov_set);
+		if (r == 0)
+			r = bl_overlay_from_set(base, ov_set, z->list_id, z->name, z->categories,
+						z->zone, &ov);
+		if (r != 0) {
+			/* The base alone is an older version: serve it, but ask for all of it. */
+			core_log_warn("sync", "list '%s': its saved changes '%s' are unusable (%s); serving the older base until a full transfer",
+				      z->name, ov_path, core_strerror(r));
+			ov_set = bl_set_unref(ov_set);
+			z->fold = true;
+		}
+	}
+	if (!ov)
+		ov = bl_overlay_new(base, z->list_id, z->name, z->categories, z->zone);
+	if (!ov) {
+		bl_set_unref(base);
+		bl_set_unref(ov_set);
+		return;
+	}
+	z->base = base;
+	z->ov_set = ov_set;
+	z->ov = ov;
+	z->have = true;
+	z->serial = serial;
+	z->refresh = refresh;
+	z->retry = retry;
+	z->expire = expire;
+	z->last_ok = last_ok;
+	z->entries = effective_entries(base, ov_set);
+	z->ov_count = bl_overlay_count(ov);
+	load_versions(z);
+	core_log_notice("sync", "list '%s': serving saved serial %" PRIu32 " of %s (%zu entries) until the primary is asked",
+			z->name, serial, z->zone, zone_entries(z));
+}
+
+/* ---- the job -------------------------------------------------------------------------------- */
+
+static int rr_line(void *arg, const char *line)
+{
+	struct job *j = arg;
+	if (!j->tmp) {
+		j->tmp = fopen(j->tmp_path, "w");
+		if (!j->tmp) {
+			snprintf(j->err, sizeof(j->err), "cannot write '%.300s': %s", j->tmp_path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (fputs(line, j->tmp) == EOF || fputc('\n', j->tmp) == EOF) {
+		snprintf(j->err, sizeof(j->err), "cannot write '%.300s': %s", j->tmp_path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int delta(void *arg, uint32_t from, uint32_t to, const char *const *removed,
+		 size_t n_removed, const char *const *added, size_t n_added)
+{
+	struct job *j = arg;
+	struct zone *z = j->z;
+	j->removed += n_removed;
+	j->added += n_added;
+	/* Applied to the job's overlay as they come; whether the result may replace the version
+	 * in force is judged on the whole transfer (job_work): a primary may send 1->2 removing
+	 * much and 2->3 adding it back. */
+	char why[256] = "";
+	int r = bl_overlay_apply(z->ov, removed, n_removed, added, n_added, why, sizeof(why));
+	if (r != 0) {
+		snprintf(j->err, sizeof(j->err), "IXFR %" PRIu32 "->%" PRIu32 " cannot be applied: %s",
+			 from, to, why[0] ? why : core_strerror(r));
+		j->bad_delta = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* Compile the zone file a full transfer wrote into a new base, mapped from state_dir. */
+static int compile_full(struct job *j)
+{
+	struct zone *z = j->z;
+	struct bl_builder *b = bl_builder_new(MAX_ENTRIES);
+	if (!b)
+		return -ENOMEM;
+	struct bl_parse_report rep;
+	int r = bl_builder_set_list_name(b, z->list_id, z->name);
+	if (r == 0)
+		r = bl_parse_file(BL_FORMAT_RPZ, j->tmp_path, z->zone, b, z->list_id, z->categories,
+				  &rep);
+	if (r != 0) {
+		snprintf(j->err, sizeof(j->err), "cannot read the transferred zone: %s",
+			 core_strerror(r));
+		bl_builder_free(b);
+		return r;
+	}
+	if (rep.bad)
+		core_log_warn("sync", "list '%s': %zu records of serial %" PRIu32 " were not understood, ignoring them",
+			      z->name, rep.bad, j->res.serial);
+	bl_parse_report_clear(&rep);
+	struct bl_set *set = NULL;
+	r = bl_builder_finish(b, &set);
+	bl_builder_free(b);
+	if (r != 0)
+		return r;
+	size_t n = bl_set_count(set), old = j->base_entries;
+	if (n == 0 || (z->max_shrink_pct < 100 && old > 0 && n < old &&
+		       (old - n) * 100 > (uint64_t)old * z->max_shrink_pct)) {
+		if (n == 0)
+			snprintf(j->err, sizeof(j->err),
+				 "serial %" PRIu32 " has no entry; kept serial %" PRIu32,
+				 j->res.serial, j->have_serial);
+		else
+			snprintf(j->err, sizeof(j->err),
+				 "serial %" PRIu32 " would shrink the list from %zu to %zu entries, more than max_shrink %" PRIu32 "%%; kept serial %" PRIu32,
+				 j->res.serial, old, n, z->max_shrink_pct, j->have_serial);
+		j->shrink_refused = true;
+		bl_set_unref(set);
+		return CORE_EPROTO;
+	}
+	char path[4300];
+	zone_path(z, ".base.set", path, sizeof(path));
+	r = bl_set_write(set, path);
+	if (r == 0) {
+		struct bl_set *mapped;
+		if (bl_set_open(path, &mapped) == 0) {
+			bl_set_unref(set);
+			set = mapped;
+		}
+		char zone_file[4300];
+		zone_path(z, ".zone", zone_file, sizeof(zone_file));
+		(void)rename(j->tmp_path, zone_file); /* kept for audits */
+	} else {
+		core_log_warn("sync", "list '%s': cannot save '%s': %s; a restart will transfer again",
+			      z->name, path, core_strerror(r));
+	}
+	(void)unlink(j->tmp_path);
+	j->new_base = set;
+	j->new_entries = n;
+	return 0;
+}
+
+static void job_work(uv_work_t *req)
+{
+	struct job *j = req->data;
+	struct zone *z = j->z;
+	j->r = bl_xfr_fetch(&z->params, !j->axfr, j->have_serial, rr_line, delta, j, &j->res);
+	if (j->tmp) {
+		if (fclose(j->tmp) != 0 && j->r == 0) {
+			snprintf(j->err, sizeof(j->err), "cannot write '%.300s'", j->tmp_path);
+			j->r = -EIO;
+		}
+		j->tmp = NULL;
+	}
+	if (j->r != 0) {
+		if (!j->err[0])
+			snprintf(j->err, sizeof(j->err), "%s", j->res.error[0] ? j->res.error :
+							       core_strerror(j->r));
+		(void)unlink(j->tmp_path);
+		return;
+	}
+	if (j->res.kind == BL_XFR_FULL) {
+		j->r = compile_full(j);
+	} else if (j->res.kind == BL_XFR_DELTA) {
+		j->r = bl_overlay_compile(z->ov, &j->new_ov_set);
+		if (j->r == 0) {
+			/* Never worse than before: an update that leaves the list empty, or takes
+			 * away more than max_shrink of it, is held back. */
+			size_t n = effective_entries(z->base, j->new_ov_set), old = j->base_entries;
+			j->new_entries = n;
+			if (n == 0 || (z->max_shrink_pct < 100 && n < old &&
+				       (old - n) * 100 > (uint64_t)old * z->max_shrink_pct)) {
+				if (n == 0)
+					snprintf(j->err, sizeof(j->err),
+						 "serial %" PRIu32 " has no entry; kept serial %" PRIu32,
+						 j->res.serial, j->have_serial);
+				else
+					snprintf(j->err, sizeof(j->err),
+						 "serial %" PRIu32 " would shrink the list from %zu to %zu entries, more than max_shrink %" PRIu32 "%%; kept serial %" PRIu32,
+						 j->res.serial, old, n, z->max_shrink_pct,
+						 j->have_serial);
+				j->shrink_refused = true;
+				j->r = CORE_EPROTO;
+				j->new_ov_set = bl_set_unref(j->new_ov_set);
+				return;
+			}
+			char path[4300];
+			zone_path(z, ".overlay.set", path, sizeof(path));
+			int w = bl_set_write(j->new_ov_set, path);
+			if (w != 0)
+				core_log_warn("sync", "list '%s': cannot save '%s': %s", z->name, path,
+					      core_strerror(w));
+		} else {
+			snprintf(j->err, sizeof(j->err), "cannot compile the changes: %s",
+				 core_strerror(j->r));
+		}
+	}
+}
+
+static void schedule(struct zone *z, uint64_t delay_s);
+static void zone_free(struct zone *z);
+
+/* The overlay went wrong (a failed IXFR may have applied part of it): take it back to the
+ * compiled state in force. */
+static void reset_overlay(struct zone *z)
+{
+	if (!z->base)
+		return;
+	struct bl_overlay *ov = NULL;
+	if (z->ov_set && bl_overlay_from_set(z->base, z->ov_set, z->list_id, z->name,
+					     z->categories, z->zone, &ov) != 0)
+		ov = NULL;
+	if (!ov)
+		ov = bl_overlay_new(z->base, z->list_id, z->name, z->categories, z->zone);
+	if (ov) {
+		bl_overlay_free(z->ov);
+		z->ov = ov;
+	}
+}
+
+static void job_done(uv_work_t *req, int status)
+{
+	struct job *j = req->data;
+	struct zone *z = j->z;
+	struct rsv_sync *s = z->s;
+	z->busy = false;
+	if (z->dropped) {
+		bl_set_unref(j->new_base);
+		bl_set_unref(j->new_ov_set);
+		core_free(j);
+		zone_free(z);
+		return;
+	}
+	int64_t now = now_s();
+	bool changed = false;
+	if (status != 0 || j->r != 0) {
+		if (!j->err[0])
+			snprintf(j->err, sizeof(j->err), "%s", core_strerror(status ? status : j->r));
+		snprintf(z->error, sizeof(z->error), "%.250s", j->err);
+		if (z->have)
+			core_log_err("sync", "list '%s': refresh of %s from %s failed: %s; serial %" PRIu32 " stays in force",
+				     z->name, z->zone, z->primary_text, j->err, z->serial);
+		else
+			core_log_err("sync", "list '%s': transfer of %s from %s failed: %s; no version yet",
+				     z->name, z->zone, z->primary_text, j->err);
+		/* Part of an IXFR may have reached the overlay: back to the version in force. */
+		if (!j->axfr)
+			reset_overlay(z);
+		/* A transfer that arrived but cannot be used asks for all of it next time; an
+		 * unreachable primary does not (every school would fetch the whole list after
+		 * each outage of the authority). */
+		if (!j->axfr && (j->bad_delta || j->r == CORE_EPARSE || j->r == CORE_ELIMIT ||
+				 (j->r == CORE_EPROTO && !j->shrink_refused)))
+			z->fold = true;
+		if (j->shrink_refused) {
+			snprintf(z->alert, sizeof(z->alert), "update held back: %.250s", j->err);
+		} else if (!z->have) {
+			snprintf(z->alert, sizeof(z->alert), "no version yet: %.250s", j->err);
+		} else if (z->expire && z->last_ok && now - z->last_ok > (int64_t)z->expire) {
+			snprintf(z->alert, sizeof(z->alert),
+				 "the primary has not been reached for more than the zone's expire time (%" PRIu32 " s); serving serial %" PRIu32,
+				 z->expire, z->serial);
+		}
+		bl_set_unref(j->new_base);
+		bl_set_unref(j->new_ov_set);
+		uint32_t retry = z->retry ? z->retry : 60;
+		schedule(z, j->shrink_refused ? clamp(z->refresh ? z->refresh : 3600, REFRESH_MIN,
+							 REFRESH_MAX)
+					      : clamp(retry, RETRY_MIN, RETRY_MAX));
+	} else {
+		z->error[0] = '\0';
+		z->alert[0] = '\0';
+		z->last_ok = now;
+		z->refresh = j->res.refresh;
+		z->retry = j->res.retry;
+		z->expire = j->res.expire;
+		if (j->res.kind == BL_XFR_FULL) {
+			bl_set_unref(z->base);
+			bl_set_unref(z->ov_set);
+			z->base = j->new_base;
+			z->ov_set = NULL;
+			bl_overlay_free(z->ov);
+			z->ov = bl_overlay_new(z->base, z->list_id, z->name, z->categories, z->zone);
+			char ov_path[4300];
+			zone_path(z, ".overlay.set", ov_path, sizeof(ov_path));
+			(void)unlink(ov_path);
+			z->have = true;
+			z->fold = false;
+			z->serial = j->res.serial;
+			z->entries = j->new_entries;
+			z->ov_count = 0;
+			record_version(z, j->axfr ? "AXFR" : "IXFR-full");
+			changed = true;
+		} else if (j->res.kind == BL_XFR_DELTA) {
+			bl_set_unref(z->ov_set);
+			z->ov_set = j->new_ov_set;
+			z->serial = j->res.serial;
+			z->entries = j->new_entries;
+			z->ov_count = z->ov ? bl_overlay_count(z->ov) : 0;
+			record_version(z, "IXFR");
+			size_t threshold = zone_entries(z) / 10;
+			if (z->ov_count > (threshold > FOLD_MIN ? threshold : FOLD_MIN))
+				z->fold = true;
+			changed = true;
+		}
+		save_state(z);
+		schedule(z, clamp(z->refresh ? z->refresh : 3600, REFRESH_MIN, REFRESH_MAX));
+	}
+	core_free(j);
+	if (changed && s->changed)
+		s->changed(s->arg);
+	if (z->again) {
+		z->again = false;
+		schedule(z, 0);
+	}
+}
+
+static void start_refresh(struct zone *z)
+{
+	if (z->busy)
+		return;
+	struct job *j = core_calloc(1, sizeof(*j));
+	if (!j) {
+		schedule(z, RETRY_MIN);
+		return;
+	}
+	j->req.data = j;
+	j->z = z;
+	j->axfr = !z->have || z->fold || !z->ov;
+	j->have_serial = z->serial;
+	j->base_entries = zone_entries(z);
+	zone_path(z, ".zone.tmp", j->tmp_path, sizeof(j->tmp_path));
+	z->busy = true;
+	z->last_try = now_s();
+	int r = uv_queue_work(z->s->loop, &j->req, job_work, job_done);
+	if (r != 0) {
+		z->busy = false;
+		core_free(j);
+		schedule(z, RETRY_MIN);
+	}
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+	start_refresh(t->data);
+}
+
+static void schedule(struct zone *z, uint64_t delay_s)
+{
+	uv_timer_start(&z->timer, timer_cb, delay_s * 1000, 0);
+}
+
+/* ---- zones and the config ------------------------------------------------------------------- */
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct zone *z = h->data;
+	bl_set_unref(z->base);
+	bl_set_unref(z->ov_set);
+	bl_overlay_free(z->ov);
+	core_free(z->name);
+	core_free(z->zone);
+	core_free(z->primary_text);
+	core_free(z);
+}
+
+static void zone_free(struct zone *z)
+{
+	uv_timer_stop(&z->timer);
+	uv_close((uv_handle_t *)&z->timer, timer_closed);
+}
+
+static bool same_source(const struct zone *z, const struct cfg_list *cl)
+{
+	bool tsig_same = (!cl->tsig && !z->has_tsig) ||
+			 (cl->tsig && z->has_tsig && strcmp(cl->tsig->name, z->tsig.name) == 0 &&
+			  strcmp(cl->tsig->secret, z->tsig.secret) == 0 &&
+			  strcmp(cl->tsig->algorithm ? cl->tsig->algorithm : "hmac-sha256",
+				 z->tsig.algorithm) == 0);
+	return strcmp(z->name, cl->name) == 0 && strcmp(z->zone, cl->zone) == 0 &&
+	       strcmp(z->primary_text, cl->primary->text) == 0 && tsig_same;
+}
+
+static struct zone *zone_new(struct rsv_sync *s, const struct cfg_root *cfg, size_t i)
+{
+	const struct cfg_list *cl = &cfg->lists[i];
+	struct zone *z = core_calloc(1, sizeof(*z));
+	if (!z)
+		return NULL;
+	z->s = s;
+	z->name = core_strdup(cl->name);
+	z->zone = core_strdup(cl->zone);
+	z->primary_text = core_strdup(cl->primary->text);
+	if (!z->name || !z->zone || !z->primary_text) {
+		core_free(z->name);
+		core_free(z->zone);
+		core_free(z->primary_text);
+		core_free(z);
+		return NULL;
+	}
+	snprintf(z->dir, sizeof(z->dir), "%s/sync", cfg->server.state_dir);
+	if (mkdir(z->dir, 0750) != 0 && errno != EEXIST)
+		core_log_warn("sync", "cannot create '%s': %s", z->dir, strerror(errno));
+	if (cl->tsig) {
+		z->has_tsig = true;
+		snprintf(z->tsig.name, sizeof(z->tsig.name), "%s", cl->tsig->name);
+		snprintf(z->tsig.algorithm, sizeof(z->tsig.algorithm), "%s",
+			 cl->tsig->algorithm ? cl->tsig->algorithm : "hmac-sha256");
+		snprintf(z->tsig.secret, sizeof(z->tsig.secret), "%s", cl->tsig->secret);
+	}
+	memcpy(&z->params.primary, &cl->primary->ss, cl->primary->len);
+	z->params.primary_len = cl->primary->len;
+	snprintf(z->params.zone, sizeof(z->params.zone), "%s", cl->zone);
+	z->params.tsig = z->has_tsig ? &z->tsig : NULL;
+	z->params.timeout_ms = XFR_TIMEOUT_MS;
+	uv_timer_init(s->loop, &z->timer);
+	uv_unref((uv_handle_t *)&z->timer); /* a stop does not wait for the next refresh */
+	z->timer.data = z;
+	return z;
+}
+
+/* Settings that may change without a new transfer. */
+static void zone_update(struct zone *z, const struct cfg_root *cfg, size_t i)
+{
+	const struct cfg_list *cl = &cfg->lists[i];
+	uint32_t categories = 1u << cl->category_bit;
+	if (z->list_id != (uint16_t)i || z->categories != categories) {
+		/* The entries carry the list id and category bits: they must be compiled again. */
+		if (z->have)
+			z->fold = true;
+	}
+	z->list_id = (uint16_t)i;
+	z->categories = categories;
+	z->max_shrink_pct = cl->max_shrink_pct;
+}
+
+int rsv_sync_new(uv_loop_t *loop, rsv_sync_changed_fn changed, void *arg, struct rsv_sync **out)
+{
+	struct rsv_sync *s = core_calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->changed = changed;
+	s->arg = arg;
+	*out = s;
+	return 0;
+}
+
+int rsv_sync_apply_cfg(struct rsv_sync *s, const struct cfg_root *cfg)
+{
+	size_t n_new = 0;
+	for (size_t i = 0; i < cfg->n_lists; i++)
+		n_new += cfg->lists[i].primary != NULL;
+	struct zone **v = core_calloc(n_new ? n_new : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t k = 0; k < s->n; k++)
+		s->z[k]->keep = false;
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->n_lists; i++) {
+		const struct cfg_list *cl = &cfg->lists[i];
+		if (!cl->primary)
+			continue;
+		struct zone *z = NULL;
+		for (size_t k = 0; k < s->n && !z; k++) {
+			if (!s->z[k]->keep && same_source(s->z[k], cl))
+				z = s->z[k];
+		}
+		bool fresh = !z;
+		if (!z) {
+			z = zone_new(s, cfg, i);
+			if (!z)
+				continue; /* out of memory: this list is left out, the rest goes on */
+		}
+		z->keep = true;
+		zone_update(z, cfg, i);
+		if (fresh) {
+			load_state(z);
+			schedule(z, 0);
+		}
+		v[n++] = z;
+	}
+	for (size_t k = 0; k < s->n; k++) {
+		struct zone *z = s->z[k];
+		if (z->keep)
+			continue;
+		if (z->busy)
+			z->dropped = true; /* freed when its job ends */
+		else
+			zone_free(z);
+	}
+	core_free(s->z);
+	s->z = v;
+	s->n = n;
+	return 0;
+}
+
+void rsv_sync_close(struct rsv_sync *s)
+{
+	if (!s)
+		return;
+	for (size_t k = 0; k < s->n; k++) {
+		if (s->z[k]->busy)
+			s->z[k]->dropped = true;
+		else
+			zone_free(s->z[k]);
+	}
+	core_free(s->z);
+	core_free(s);
+}
+
+size_t rsv_sync_count(const struct rsv_sync *s)
+{
+	return s ? s->n : 0;
+}
+
+void rsv_sync_layers(const struct rsv_sync *s, size_t i, struct bl_set **out_base,
+		     struct bl_set **out_overlay, uint16_t *out_list_id, size_t *out_entries)
+{
+	const struct zone *z = s->z[i];
+	*out_base = z->base;
+	*out_overlay = z->ov_set;
+	*out_list_id = z->list_id;
+	*out_entries = z->entries;
+}
+
+void rsv_sync_refresh_zone(struct rsv_sync *s, const char *zone)
+{
+	for (size_t k = 0; s && k < s->n; k++) {
+		struct zone *z = s->z[k];
+		if (strcmp(z->zone, zone) != 0)
+			continue;
+		core_log_info("sync", "list '%s': NOTIFY for %s: refreshing now", z->name, z->zone);
+		if (z->busy)
+			z->again = true;
+		else
+			schedule(z, 0);
+	}
+}
+
+static void format_time(int64_t t, char *buf, size_t size)
+{
+	if (t <= 0) {
+		snprintf(buf, size, "never");
+		return;
+	}
+	struct tm tm;
+	time_t tt = (time_t)t;
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+void rsv_sync_report(const struct rsv_sync *s, struct core_buf *out)
+{
+	for (size_t k = 0; s && k < s->n; k++) {
+		const struct zone *z = s->z[k];
+		char ok[40], tried[40];
+		format_time(z->last_ok, ok, sizeof(ok));
+		format_time(z->last_try, tried, sizeof(tried));
+		if (z->have)
+			(void)core_buf_printf(out, "list %s: zone %s from %s%s, serial %" PRIu32 ", %zu entries (%zu changed by IXFR since the last full transfer), last confirmed %s\n",
+					      z->name, z->zone, z->primary_text,
+					      z->has_tsig ? " (TSIG)" : "", z->serial,
+					      zone_entries(z), z->ov_count, ok);
+		else
+			(void)core_buf_printf(out, "list %s: zone %s from %s%s, no version yet (last try %s)\n",
+					      z->name, z->zone, z->primary_text,
+					      z->has_tsig ? " (TSIG)" : "", tried);
+		if (z->error[0])
+			(void)core_buf_printf(out, "  last refresh failed: %s\n", z->error);
+		if (z->alert[0])
+			(void)core_buf_printf(out, "  ALERT: %s\n", z->alert);
+		for (size_t h = z->n_hist; h-- > 0;) {
+			char when[40];
+			format_time(z->hist[h].applied, when, sizeof(when));
+			(void)core_buf_printf(out, "  version serial %" PRIu32 ": %zu entries, applied %s by %s\n",
+					      z->hist[h].serial, z->hist[h].entries, when,
+					      z->hist[h].how);
+		}
+	}
+}
+
+size_t rsv_sync_alerts(const struct rsv_sync *s, struct core_buf *out)
+{
+	size_t n = 0;
+	for (size_t k = 0; s && k < s->n; k++) {
+		const struct zone *z = s->z[k];
+		if (!z->alert[0])
+			continue;
+		(void)core_buf_printf(out, "ALERT list %s: %s\n", z->name, z->alert);
+		n++;
+	}
+	return n;
+}

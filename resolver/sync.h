@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Lists synced from the authority by zone transfer (`lists:` entries with `rpz_primary`).
+ *
+ * Glossary:
+ *  - zone: one synced list: its primary, RPZ zone and TSIG key, the version it holds (serial),
+ *    and what the lookups use: a base set compiled from the last full transfer (mapped from
+ *    <state_dir>/sync/<name>.base.set) and an overlay holding what IXFRs changed since
+ *    (blocklists/overlay.h, <state_dir>/sync/<name>.overlay.set).
+ *  - refresh: ask the primary for the zone: IXFR from our serial (AXFR when we have nothing, or
+ *    when the overlay has grown large and should be folded into a new base). Runs on libuv's
+ *    thread pool; at most one per zone at a time. Scheduled by the SOA's refresh timer (retry
+ *    after a failure) and at once on a NOTIFY from the primary.
+ *  - version: one applied serial, recorded for compliance (serial, entries, when, how) in
+ *    <state_dir>/sync/<name>.versions and shown by `lanhmanh lists`.
+ *
+ * Never worse than before: a failed transfer, a TSIG failure, an empty zone, or an update that
+ * would remove more than `max_shrink` of the entries keeps the version in force, which survives
+ * restarts, and raises an alert (`lanhmanh status`, `lanhmanh lists`).
+ *
+ * Control thread only, except rsv_sync_notify_from_worker().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "blocklists/set.h"
+#include "config/config.h"
+#include "core/buf.h"
+
+struct rsv_sync;
+
+/** Called on the control thread when the layers of the synced zones changed (publish lists). */
+typedef void (*rsv_sync_changed_fn)(void *arg);
+
+/**
+ * Start the sync manager on @loop (the control loop). @changed is called after a zone's
+ * version changed. @return 0 and the manager in @out, -ENOMEM.
+ */
+int rsv_sync_new(uv_loop_t *loop, rsv_sync_changed_fn changed, void *arg, struct rsv_sync **out);
+
+/**
+ * Take the synced lists of @cfg: zones whose list, primary, zone and key are unchanged keep
+ * their state; new ones load what state_dir holds (and are served from it at once) and are
+ * refreshed now; removed ones are dropped. Diagnostics go to the log.
+ * @return 0 or -ENOMEM.
+ */
+int rsv_sync_apply_cfg(struct rsv_sync *s, const struct cfg_root *cfg);
+
+/** Stop timers and wait for nothing: jobs in flight finish and are discarded. Then free. */
+void rsv_sync_close(struct rsv_sync *s);
+
+/** Number of zones. */
+size_t rsv_sync_count(const struct rsv_sync *s);
+
+/**
+ * The layers of zone @i for a view: its base (NULL before the first transfer) and overlay
+ * (NULL when empty), its list id (index in `lists:`) and its entries as lookups see them.
+ * References are not taken.
+ */
+void rsv_sync_layers(const struct rsv_sync *s, size_t i, struct bl_set **out_base,
+		     struct bl_set **out_overlay, uint16_t *out_list_id, size_t *out_entries);
+
+/** Refresh the zone named @zone (absolute, lower case) now (a NOTIFY arrived). */
+void rsv_sync_refresh_zone(struct rsv_sync *s, const char *zone);
+
+/** `lanhmanh lists`: a paragraph per zone: version, entries, last transfer, alert, history. */
+void rsv_sync_report(const struct rsv_sync *s, struct core_buf *out);
+
+/** `lanhmanh status`: one line per zone with an alert; @return how many have one. */
+size_t rsv_sync_alerts(const struct rsv_sync *s, struct core_buf *out);
