@@ -90,6 +90,10 @@ struct job {
 	bool axfr;
 	uint32_t have_serial;
 	size_t base_entries;
+	/* Copied at start: a reload may change the zone's while the job runs. */
+	uint16_t list_id;
+	uint32_t categories;
+	uint32_t max_shrink_pct;
 	int r;
 	struct bl_xfr_result res;
 	char err[512];
@@ -383,9 +387,9 @@ static int compile_full(struct job *j)
 	if (!b)
 		return -ENOMEM;
 	struct bl_parse_report rep;
-	int r = bl_builder_set_list_name(b, z->list_id, z->name);
+	int r = bl_builder_set_list_name(b, j->list_id, z->name);
 	if (r == 0)
-		r = bl_parse_file(BL_FORMAT_RPZ, j->tmp_path, z->zone, b, z->list_id, z->categories,
+		r = bl_parse_file(BL_FORMAT_RPZ, j->tmp_path, z->zone, b, j->list_id, j->categories,
 				  &rep);
 	if (r != 0) {
 		snprintf(j->err, sizeof(j->err), "cannot read the transferred zone: %s",
@@ -403,8 +407,8 @@ static int compile_full(struct job *j)
 	if (r != 0)
 		return r;
 	size_t n = bl_set_count(set), old = j->base_entries;
-	if (n == 0 || (z->max_shrink_pct < 100 && old > 0 && n < old &&
-		       (old - n) * 100 > (uint64_t)old * z->max_shrink_pct)) {
+	if (n == 0 || (j->max_shrink_pct < 100 && old > 0 && n < old &&
+		       (old - n) * 100 > (uint64_t)old * j->max_shrink_pct)) {
 		if (n == 0)
 			snprintf(j->err, sizeof(j->err),
 				 "serial %" PRIu32 " has no entry; kept serial %" PRIu32,
@@ -412,7 +416,7 @@ static int compile_full(struct job *j)
 		else
 			snprintf(j->err, sizeof(j->err),
 				 "serial %" PRIu32 " would shrink the list from %zu to %zu entries, more than max_shrink %" PRIu32 "%%; kept serial %" PRIu32,
-				 j->res.serial, old, n, z->max_shrink_pct, j->have_serial);
+				 j->res.serial, old, n, j->max_shrink_pct, j->have_serial);
 		j->shrink_refused = true;
 		bl_set_unref(set);
 		return CORE_EPROTO;
@@ -467,8 +471,8 @@ static void job_work(uv_work_t *req)
 			 * away more than max_shrink of it, is held back. */
 			size_t n = effective_entries(z->base, j->new_ov_set), old = j->base_entries;
 			j->new_entries = n;
-			if (n == 0 || (z->max_shrink_pct < 100 && n < old &&
-				       (old - n) * 100 > (uint64_t)old * z->max_shrink_pct)) {
+			if (n == 0 || (j->max_shrink_pct < 100 && n < old &&
+				       (old - n) * 100 > (uint64_t)old * j->max_shrink_pct)) {
 				if (n == 0)
 					snprintf(j->err, sizeof(j->err),
 						 "serial %" PRIu32 " has no entry; kept serial %" PRIu32,
@@ -476,7 +480,7 @@ static void job_work(uv_work_t *req)
 				else
 					snprintf(j->err, sizeof(j->err),
 						 "serial %" PRIu32 " would shrink the list from %zu to %zu entries, more than max_shrink %" PRIu32 "%%; kept serial %" PRIu32,
-						 j->res.serial, old, n, z->max_shrink_pct,
+						 j->res.serial, old, n, j->max_shrink_pct,
 						 j->have_serial);
 				j->shrink_refused = true;
 				j->r = CORE_EPROTO;
@@ -628,6 +632,9 @@ static void start_refresh(struct zone *z)
 	j->axfr = !z->have || z->fold || !z->ov;
 	j->have_serial = z->serial;
 	j->base_entries = zone_entries(z);
+	j->list_id = z->list_id;
+	j->categories = z->categories;
+	j->max_shrink_pct = z->max_shrink_pct;
 	zone_path(z, ".zone.tmp", j->tmp_path, sizeof(j->tmp_path));
 	z->busy = true;
 	z->last_try = now_s();
