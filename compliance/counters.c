@@ -19,6 +19,7 @@ static const char *const names[CMPL_COUNTER_COUNT] = {
 	[CMPL_BLOCKED_NATIONAL] = "blocked_national",
 	[CMPL_REWRITTEN] = "rewritten",
 	[CMPL_ANSWERED_LOCALLY] = "answered_locally",
+	[CMPL_AUDIT_WOULD_BLOCK] = "audit_would_block",
 };
 
 void cmpl_counters_sum(const struct cmpl_counters *per_worker, size_t n,

@@ -28,6 +28,7 @@ enum cmpl_counter {
 	CMPL_BLOCKED_NATIONAL, /**< of which by the national list */
 	CMPL_REWRITTEN, /**< answered with a safe-search CNAME and its target's records */
 	CMPL_ANSWERED_LOCALLY, /**< bypass canaries and local zones (resolver.arpa) */
+	CMPL_AUDIT_WOULD_BLOCK, /**< passed, but a synced list's waiting version would block */
 	CMPL_COUNTER_COUNT
 };
 

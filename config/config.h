@@ -202,6 +202,7 @@ struct cfg_list {
 	struct cfg_tsig *tsig; /**< tsig, or NULL */
 	uint32_t max_shrink_pct; /**< max_shrink: an update removing more of the entries is kept
 				  * back (default 50) */
+	bool audit; /**< audit: a new version runs in log-only mode until `lanhmanh lists promote` */
 	unsigned line;
 };
 

@@ -28,6 +28,7 @@ enum {
 	L_ZONE,
 	L_TSIG,
 	L_MAX_SHRINK,
+	L_AUDIT,
 	L_URL,
 	L_MINISIGN_KEY,
 	L_REFRESH,
@@ -44,6 +45,7 @@ static const struct cfg_key list_keys[L_COUNT] = {
 	[L_ZONE] = {"zone", NULL},
 	[L_TSIG] = {"tsig", NULL},
 	[L_MAX_SHRINK] = {"max_shrink", NULL},
+	[L_AUDIT] = {"audit", NULL},
 	[L_URL] = {"url", HTTPS_LATER},
 	[L_MINISIGN_KEY] = {"minisign_key", HTTPS_LATER},
 	[L_REFRESH] = {"refresh", HTTPS_LATER},
@@ -400,6 +402,15 @@ static void load_list(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l
 			load_tsig(ctx, kv[L_TSIG].value, l);
 			cfg_path_pop(ctx, mark);
 		}
+	}
+	if (kv[L_AUDIT].value && !cfg_node_is_null(kv[L_AUDIT].value)) {
+		mark = cfg_path_push_key(ctx, "audit");
+		if (!kv[L_RPZ_PRIMARY].value)
+			cfg_error(ctx, kv[L_AUDIT].key,
+				  "'audit' is for lists synced from a primary; a file list is applied when you reload");
+		else
+			cfg_load_bool(ctx, kv[L_AUDIT].value, &l->audit);
+		cfg_path_pop(ctx, mark);
 	}
 	if (kv[L_MAX_SHRINK].value && !cfg_node_is_null(kv[L_MAX_SHRINK].value)) {
 		mark = cfg_path_push_key(ctx, "max_shrink");

@@ -60,6 +60,7 @@ struct rsv_lists *rsv_lists_free(struct rsv_lists *lists)
 	bl_set_unref(lists->set);
 	bl_ipset_free(lists->ips);
 	bl_view_free(lists->view);
+	bl_view_free(lists->audit_view);
 	for (size_t i = 0; i < CFG_MAX_CATEGORIES; i++)
 		core_free(lists->categories[i]);
 	for (size_t i = 0; i < lists->n_status; i++) {

@@ -51,6 +51,9 @@ struct rsv_lists {
 	struct bl_set *set; /**< the list files' set (reference held) */
 	/** What lookups use: @set, then each synced list's base and overlay (owned). */
 	struct bl_view *view;
+	/** As @view with the synced lists' waiting versions (audit): evaluated, counted and
+	 * logged, never enforced; NULL when no version waits. Owned. */
+	struct bl_view *audit_view;
 	struct bl_ipset *ips; /**< RPZ IP triggers (owned), NULL when none; not in the snapshot */
 	char *categories[CFG_MAX_CATEGORIES]; /**< category names by bit (copies) */
 	struct rsv_list_status *status; /**< one per list, in config order (list id = index) */

@@ -302,7 +302,7 @@ static int attach_view(struct rsv_server *s, struct rsv_lists *lists)
 	for (size_t i = 0; i < rsv_sync_count(s->sync) && n < BL_VIEW_MAX_LAYERS; i++) {
 		uint16_t list_id;
 		size_t entries;
-		rsv_sync_layers(s->sync, i, &bases[n], &overlays[n], &list_id, &entries);
+		rsv_sync_layers(s->sync, i, false, &bases[n], &overlays[n], &list_id, &entries);
 		if (list_id < lists->n_status) {
 			struct rsv_list_status *st = &lists->status[list_id];
 			st->source = bases[n] ? RSV_LIST_FROM_PRIMARY : RSV_LIST_MISSING;
@@ -313,12 +313,28 @@ static int attach_view(struct rsv_server *s, struct rsv_lists *lists)
 		if (bases[n])
 			n++;
 	}
-	struct bl_view *view;
+	struct bl_view *view, *audit = NULL;
 	int r = bl_view_new(bases, overlays, n, &view);
 	if (r != 0)
 		return r;
+	if (rsv_sync_has_pending(s->sync)) {
+		/* The same with the waiting versions: evaluated in log-only mode (worker.c). */
+		n = 1;
+		for (size_t i = 0; i < rsv_sync_count(s->sync) && n < BL_VIEW_MAX_LAYERS; i++) {
+			uint16_t list_id;
+			size_t entries;
+			rsv_sync_layers(s->sync, i, true, &bases[n], &overlays[n], &list_id,
+					&entries);
+			if (bases[n])
+				n++;
+		}
+		if (bl_view_new(bases, overlays, n, &audit) != 0)
+			audit = NULL; /* log-only mode is lost; enforcement is not */
+	}
 	bl_view_free(lists->view);
 	lists->view = view;
+	bl_view_free(lists->audit_view);
+	lists->audit_view = audit;
 	return 0;
 }
 
@@ -683,9 +699,28 @@ static void control_dispatch(struct control *ctl, char *line, struct core_buf *o
 				      r == 0 ? "reloaded\n"
 					     : "reload refused; the running configuration stays\n");
 		core_buf_deinit(&diag);
-	} else if (strcmp(line, "lists") == 0) {
+	} else if (strcmp(line, "lists") == 0 && (!arg || !*arg)) {
 		(void)core_buf_add(out, RSV_CONTROL_OK, strlen(RSV_CONTROL_OK));
 		cmd_lists(ctl, out);
+	} else if (strcmp(line, "lists") == 0) {
+		char *name = strchr(arg, ' ');
+		if (name) {
+			*name++ = '\0';
+			while (*name == ' ')
+				name++;
+		}
+		struct core_buf msg;
+		core_buf_init(&msg, 4 << 20);
+		int r;
+		if (strcmp(arg, "diff") == 0 && name && *name)
+			r = rsv_sync_diff(ctl->s->sync, name, &msg);
+		else if (strcmp(arg, "promote") == 0 && name && *name)
+			r = rsv_sync_promote(ctl->s->sync, name, &msg);
+		else
+			r = -EINVAL, (void)core_buf_printf(&msg, "usage: lists [diff NAME | promote NAME]\n");
+		(void)core_buf_printf(out, "%s%s", r == 0 ? RSV_CONTROL_OK : RSV_CONTROL_ERROR,
+				      core_buf_str(&msg));
+		core_buf_deinit(&msg);
 	} else if (strcmp(line, "unblock-requests") == 0) {
 		struct core_buf req;
 		core_buf_init(&req, 1 << 20);

@@ -150,6 +150,8 @@ struct rsv_worker {
 	int64_t mow_minute; /**< UTC minute of @mow; -1 before the first */
 	uint64_t mow_generation; /**< ruleset generation of @mow */
 	unsigned mow; /**< local minute of the week, for schedules */
+	uint32_t audit_log_second; /**< audit log lines: the second counted, and lines in it */
+	unsigned audit_logged;
 	struct rsv_udp_batch *batch; /**< UDP queries and answers of one recvmmsg batch */
 	struct cmpl_counters *counters; /**< this worker's slot in server->counters */
 	unsigned pending; /**< requests waiting for an upstream */

@@ -17,6 +17,7 @@
 #include "blocklists/xfr.h"
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/dname.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -36,7 +37,8 @@ struct version {
 	uint32_t serial;
 	size_t entries;
 	int64_t applied; /**< wall clock seconds */
-	char how[16]; /**< "AXFR", "IXFR", "IXFR-full" (the primary answered an IXFR in full) */
+	char how[32]; /**< "AXFR", "IXFR", "IXFR-full" (the primary answered an IXFR in full),
+		       * with "-promoted" when it waited for `lanhmanh lists promote` */
 };
 
 struct zone {
@@ -47,6 +49,7 @@ struct zone {
 	uint16_t list_id;
 	uint32_t categories;
 	uint32_t max_shrink_pct;
+	bool audit; /**< new versions wait for `lanhmanh lists promote` */
 	char dir[4096]; /**< <state_dir>/sync */
 	struct bl_tsig tsig;
 	bool has_tsig;
@@ -57,9 +60,21 @@ struct zone {
 	struct bl_overlay *ov; /**< mutable delta state; the job's while busy */
 	size_t entries; /**< as the lookups see them (effective_entries()) */
 	size_t ov_count; /**< entries the overlay touched, as of the version in force */
+	/* A version received but not in force (audit, or held for review): its layers replace
+	 * the zone's in the audit view (log-only), and `lanhmanh lists promote` applies it. */
+	bool pending;
+	struct bl_set *pending_base; /**< a new base (full transfer), or NULL: the same base */
+	struct bl_set *pending_ov_set; /**< its overlay, or NULL */
+	uint32_t pending_serial;
+	size_t pending_entries, pending_ov_count;
+	char pending_how[16];
+	int64_t pending_since;
+	char pending_why[320]; /**< "audit mode", or what made it suspicious */
+	bool pending_suspicious; /**< held for review, not for audit mode: alert until promoted */
 	/* Version: */
 	bool have;
 	uint32_t serial, refresh, retry, expire;
+	uint32_t xfr_serial; /**< what the next IXFR starts from: the pending serial, if any */
 	int64_t last_ok; /**< last time the primary confirmed or changed our version */
 	int64_t last_try;
 	char error[256]; /**< last failure, "" when the last refresh succeeded */
@@ -104,6 +119,8 @@ struct job {
 	struct bl_set *new_ov_set;
 	size_t new_entries;
 	bool shrink_refused; /**< a complete, valid update held back: empty, or too small */
+	size_t suspicious; /**< names under .edu.vn / .gov.vn the new version adds */
+	char suspicious_sample[160];
 	bool bad_delta; /**< the IXFR could not be applied: the next try is a full transfer */
 };
 
@@ -249,9 +266,9 @@ static void load_versions(struct zone *z)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		struct version v = {0};
-		char when[32], how[16];
+		char when[32], how[32];
 		struct tm tm = {0};
-		if (sscanf(line, "%31s serial=%" SCNu32 " entries=%zu how=%15s", when, &v.serial,
+		if (sscanf(line, "%31s serial=%" SCNu32 " entries=%zu how=%31s", when, &v.serial,
 			   &v.entries, how) != 4 ||
 		    !strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm))
 			continue;
@@ -326,6 +343,7 @@ static void load_state(struct zone *z)
 	z->ov = ov;
 	z->have = true;
 	z->serial = serial;
+	z->xfr_serial = serial;
 	z->refresh = refresh;
 	z->retry = retry;
 	z->expire = expire;
@@ -422,7 +440,7 @@ static int compile_full(struct job *j)
 		return CORE_EPROTO;
 	}
 	char path[4300];
-	zone_path(z, ".base.set", path, sizeof(path));
+	zone_path(z, ".new.base.set", path, sizeof(path));
 	r = bl_set_write(set, path);
 	if (r == 0) {
 		struct bl_set *mapped;
@@ -441,6 +459,62 @@ static int compile_full(struct job *j)
 	j->new_base = set;
 	j->new_entries = n;
 	return 0;
+}
+
+/* Is wire name @name under edu.vn or gov.vn (or one of them)? */
+static bool is_edu_gov(const uint8_t *name, size_t len)
+{
+	static const uint8_t edu[] = "\x03" "edu\x02vn", gov[] = "\x03" "gov\x02vn";
+	size_t n = sizeof(edu); /* the string's NUL is the root label */
+	if (len < n)
+		return false;
+	const uint8_t *tail = name + len - n;
+	/* The suffix must start at a label boundary: walk the labels. */
+	for (size_t p = 0; p < len && name[p] != 0; p += 1u + name[p]) {
+		if (name + p == tail)
+			return memcmp(tail, edu, n) == 0 || memcmp(tail, gov, n) == 0;
+	}
+	return false;
+}
+
+/* Is there an entry (not a shadow) for @name/@allow in layers @base + @ov? */
+static bool effective_find(const struct bl_set *base, const struct bl_set *ov, const uint8_t *name,
+			   size_t len, bool allow, struct bl_match *out)
+{
+	if (ov && bl_set_find(ov, name, len, allow, out) == 0)
+		return !(out->flags & BL_SHADOW);
+	return base && bl_set_find(base, name, len, allow, out) == 0 && !(out->flags & BL_SHADOW);
+}
+
+/*
+ * Names under .edu.vn / .gov.vn that the new version blocks and the version in force does not:
+ * schools' and the state's own sites. Such an update is held for a person to look at (DESIGN:
+ * suspicious updates never replace the last good one silently).
+ */
+static void check_suspicious(struct job *j, const struct bl_set *new_layer)
+{
+	struct zone *z = j->z;
+	size_t limit = bl_set_entry_limit(new_layer), o = 0;
+	for (size_t e = 0; e < limit; e++) {
+		struct bl_match m, old;
+		struct bl_source src;
+		if (bl_set_entry(new_layer, (uint32_t)e, &m) != 0 || (m.flags & (BL_ALLOW | BL_SHADOW)) ||
+		    !(m.flags & (BL_MATCH_SELF | BL_MATCH_BELOW)) ||
+		    bl_set_entry_source(new_layer, (uint32_t)e, &src) != 0 ||
+		    !is_edu_gov(src.name, src.name_len) ||
+		    effective_find(z->base, z->ov_set, src.name, src.name_len, false, &old))
+			continue;
+		if (j->suspicious++ < 3 && o < sizeof(j->suspicious_sample) - 1) {
+			char text[CORE_DNAME_TEXT_MAX];
+			core_dname_to_text(src.name, src.name_len, text, sizeof(text));
+			int k = snprintf(j->suspicious_sample + o, sizeof(j->suspicious_sample) - o,
+					 "%s%s", o ? ", " : "", text);
+			if (k > 0)
+				o += (size_t)k;
+			if (o >= sizeof(j->suspicious_sample))
+				o = sizeof(j->suspicious_sample) - 1;
+		}
+	}
 }
 
 static void job_work(uv_work_t *req)
@@ -464,12 +538,15 @@ static void job_work(uv_work_t *req)
 	}
 	if (j->res.kind == BL_XFR_FULL) {
 		j->r = compile_full(j);
+		if (j->r == 0)
+			check_suspicious(j, j->new_base);
 	} else if (j->res.kind == BL_XFR_DELTA) {
 		j->r = bl_overlay_compile(z->ov, &j->new_ov_set);
 		if (j->r == 0) {
 			/* Never worse than before: an update that leaves the list empty, or takes
 			 * away more than max_shrink of it, is held back. */
-			size_t n = effective_entries(z->base, j->new_ov_set), old = j->base_entries;
+			const struct bl_set *base = z->pending_base ? z->pending_base : z->base;
+			size_t n = effective_entries(base, j->new_ov_set), old = j->base_entries;
 			j->new_entries = n;
 			if (n == 0 || (j->max_shrink_pct < 100 && n < old &&
 				       (old - n) * 100 > (uint64_t)old * j->max_shrink_pct)) {
@@ -488,11 +565,15 @@ static void job_work(uv_work_t *req)
 				return;
 			}
 			char path[4300];
-			zone_path(z, ".overlay.set", path, sizeof(path));
+			zone_path(z, ".new.overlay.set", path, sizeof(path));
 			int w = bl_set_write(j->new_ov_set, path);
 			if (w != 0)
 				core_log_warn("sync", "list '%s': cannot save '%s': %s", z->name, path,
 					      core_strerror(w));
+			check_suspicious(j, j->new_ov_set);
+			/* Deltas over a waiting full version bring that version along. */
+			if (z->pending_base)
+				check_suspicious(j, z->pending_base);
 		} else {
 			snprintf(j->err, sizeof(j->err), "cannot compile the changes: %s",
 				 core_strerror(j->r));
@@ -507,18 +588,143 @@ static void zone_free(struct zone *z);
  * compiled state in force. */
 static void reset_overlay(struct zone *z)
 {
-	if (!z->base)
+	/* The newest version received: the pending one, if any. */
+	const struct bl_set *base = z->pending_base ? z->pending_base : z->base;
+	const struct bl_set *ov_set = z->pending ? z->pending_ov_set : z->ov_set;
+	if (!base)
 		return;
 	struct bl_overlay *ov = NULL;
-	if (z->ov_set && bl_overlay_from_set(z->base, z->ov_set, z->list_id, z->name,
-					     z->categories, z->zone, &ov) != 0)
+	if (ov_set && bl_overlay_from_set(base, ov_set, z->list_id, z->name, z->categories,
+					  z->zone, &ov) != 0)
 		ov = NULL;
 	if (!ov)
-		ov = bl_overlay_new(z->base, z->list_id, z->name, z->categories, z->zone);
+		ov = bl_overlay_new(base, z->list_id, z->name, z->categories, z->zone);
 	if (ov) {
 		bl_overlay_free(z->ov);
 		z->ov = ov;
 	}
+}
+
+/* Rename the file @from_suffix of @z to @to_suffix (both in state_dir/sync), or remove @to. */
+static void move_file(const struct zone *z, const char *from_suffix, const char *to_suffix)
+{
+	char from[4300], to[4300];
+	zone_path(z, to_suffix, to, sizeof(to));
+	if (!from_suffix) {
+		(void)unlink(to);
+		return;
+	}
+	zone_path(z, from_suffix, from, sizeof(from));
+	if (rename(from, to) != 0 && errno != ENOENT)
+		core_log_warn("sync", "list '%s': cannot rename '%s': %s", z->name, from,
+			      strerror(errno));
+}
+
+static void pending_clear(struct zone *z)
+{
+	z->pending = false;
+	z->pending_suspicious = false;
+	z->pending_base = bl_set_unref(z->pending_base);
+	z->pending_ov_set = bl_set_unref(z->pending_ov_set);
+	z->pending_why[0] = '\0';
+	move_file(z, NULL, ".pending.base.set");
+	move_file(z, NULL, ".pending.overlay.set");
+}
+
+/* Put the pending version (or, with @j, the job's new one) in force. */
+static void apply_version(struct zone *z, struct bl_set *base, struct bl_set *ov_set,
+			  uint32_t serial, size_t entries, const char *how)
+{
+	if (base) {
+		bl_set_unref(z->base);
+		z->base = base;
+		z->fold = false;
+	}
+	bl_set_unref(z->ov_set);
+	z->ov_set = ov_set;
+	z->have = true;
+	z->serial = serial;
+	z->xfr_serial = serial;
+	z->entries = entries;
+	z->ov_count = ov_set ? bl_set_count(ov_set) : 0;
+	record_version(z, how);
+	size_t threshold = entries / 10;
+	if (z->ov_count > (threshold > FOLD_MIN ? threshold : FOLD_MIN))
+		z->fold = true;
+}
+
+/*
+ * A complete new version arrived: put it in force, or keep it pending when the list is in
+ * audit mode or the version is suspicious. The job left its files as "<name>.new.*".
+ */
+static void receive_version(struct zone *z, struct job *j, const char *how)
+{
+	bool full = j->res.kind == BL_XFR_FULL;
+	/* Its layers: a full transfer brings a base; a delta, an overlay over the latest base
+	 * (the pending one when a full version is pending). */
+	struct bl_set *new_base = full ? j->new_base
+				       : (z->pending_base ? bl_set_ref(z->pending_base) : NULL);
+	struct bl_set *new_ov = full ? NULL : j->new_ov_set;
+	if (full) {
+		/* The mutable overlay describes changes over the newest base from now on. */
+		bl_overlay_free(z->ov);
+		z->ov = bl_overlay_new(j->new_base, z->list_id, z->name, z->categories, z->zone);
+	}
+	/* The first version is applied whatever it holds: no national list at all is worse than
+	 * any (the alert still says what looked wrong). */
+	if ((j->suspicious || z->audit) && z->have) {
+		bl_set_unref(z->pending_base);
+		z->pending_base = new_base;
+		bl_set_unref(z->pending_ov_set);
+		z->pending_ov_set = new_ov;
+		if (full) {
+			move_file(z, ".new.base.set", ".pending.base.set");
+			move_file(z, NULL, ".pending.overlay.set");
+		} else {
+			move_file(z, ".new.overlay.set", ".pending.overlay.set");
+		}
+		z->pending = true;
+		z->pending_serial = j->res.serial;
+		z->xfr_serial = j->res.serial;
+		z->pending_entries = j->new_entries;
+		z->pending_ov_count = new_ov ? bl_set_count(new_ov) : 0;
+		snprintf(z->pending_how, sizeof(z->pending_how), "%s", how);
+		z->pending_since = now_s();
+		z->pending_suspicious = j->suspicious > 0;
+		if (j->suspicious) {
+			snprintf(z->pending_why, sizeof(z->pending_why),
+				 "it would block %zu name%s under .edu.vn/.gov.vn not blocked now (%s)",
+				 j->suspicious, j->suspicious == 1 ? "" : "s", j->suspicious_sample);
+			snprintf(z->alert, sizeof(z->alert),
+				 "serial %" PRIu32 " held for review: %.200s; see 'lanhmanh lists diff %s', then 'lanhmanh lists promote %s'",
+				 j->res.serial, z->pending_why, z->name, z->name);
+			core_log_warn("sync", "list '%s': %s", z->name, z->alert);
+		} else {
+			snprintf(z->pending_why, sizeof(z->pending_why), "audit mode");
+			core_log_notice("sync", "list '%s': serial %" PRIu32 " received (%s, %zu entries) and running in audit mode: 'lanhmanh lists diff %s' shows what changes, 'lanhmanh lists promote %s' applies it",
+					z->name, j->res.serial, how, j->new_entries, z->name,
+					z->name);
+		}
+		return;
+	}
+	/* In force now. */
+	if (j->suspicious) {
+		snprintf(z->alert, sizeof(z->alert),
+			 "serial %" PRIu32 " (the first version) blocks %zu name%s under .edu.vn/.gov.vn (%s); applied, as no list would be worse",
+			 j->res.serial, j->suspicious, j->suspicious == 1 ? "" : "s",
+			 j->suspicious_sample);
+		core_log_warn("sync", "list '%s': %s", z->name, z->alert);
+	}
+	if (full) {
+		move_file(z, ".new.base.set", ".base.set");
+		move_file(z, NULL, ".overlay.set");
+	} else {
+		if (new_base)
+			move_file(z, ".pending.base.set", ".base.set");
+		move_file(z, ".new.overlay.set", ".overlay.set");
+	}
+	pending_clear(z);
+	apply_version(z, new_base, new_ov, j->res.serial, j->new_entries, how);
 }
 
 static void job_done(uv_work_t *req, int status)
@@ -572,38 +778,17 @@ static void job_done(uv_work_t *req, int status)
 					      : clamp(retry, RETRY_MIN, RETRY_MAX));
 	} else {
 		z->error[0] = '\0';
-		z->alert[0] = '\0';
+		if (!(z->pending && z->pending_suspicious))
+			z->alert[0] = '\0'; /* a version held for review keeps its alert */
 		z->last_ok = now;
 		z->refresh = j->res.refresh;
 		z->retry = j->res.retry;
 		z->expire = j->res.expire;
-		if (j->res.kind == BL_XFR_FULL) {
-			bl_set_unref(z->base);
-			bl_set_unref(z->ov_set);
-			z->base = j->new_base;
-			z->ov_set = NULL;
-			bl_overlay_free(z->ov);
-			z->ov = bl_overlay_new(z->base, z->list_id, z->name, z->categories, z->zone);
-			char ov_path[4300];
-			zone_path(z, ".overlay.set", ov_path, sizeof(ov_path));
-			(void)unlink(ov_path);
-			z->have = true;
-			z->fold = false;
-			z->serial = j->res.serial;
-			z->entries = j->new_entries;
-			z->ov_count = 0;
-			record_version(z, j->axfr ? "AXFR" : "IXFR-full");
-			changed = true;
-		} else if (j->res.kind == BL_XFR_DELTA) {
-			bl_set_unref(z->ov_set);
-			z->ov_set = j->new_ov_set;
-			z->serial = j->res.serial;
-			z->entries = j->new_entries;
-			z->ov_count = z->ov ? bl_overlay_count(z->ov) : 0;
-			record_version(z, "IXFR");
-			size_t threshold = zone_entries(z) / 10;
-			if (z->ov_count > (threshold > FOLD_MIN ? threshold : FOLD_MIN))
-				z->fold = true;
+		if (j->res.kind == BL_XFR_FULL || j->res.kind == BL_XFR_DELTA) {
+			const char *how = j->res.kind == BL_XFR_DELTA ? "IXFR"
+					  : j->axfr		       ? "AXFR"
+									: "IXFR-full";
+			receive_version(z, j, how);
 			changed = true;
 		}
 		save_state(z);
@@ -630,7 +815,7 @@ static void start_refresh(struct zone *z)
 	j->req.data = j;
 	j->z = z;
 	j->axfr = !z->have || z->fold || !z->ov;
-	j->have_serial = z->serial;
+	j->have_serial = z->xfr_serial;
 	j->base_entries = zone_entries(z);
 	j->list_id = z->list_id;
 	j->categories = z->categories;
@@ -738,6 +923,7 @@ static void zone_update(struct zone *z, const struct cfg_root *cfg, size_t i)
 	z->list_id = (uint16_t)i;
 	z->categories = categories;
 	z->max_shrink_pct = cl->max_shrink_pct;
+	z->audit = cl->audit;
 }
 
 int rsv_sync_new(uv_loop_t *loop, rsv_sync_changed_fn changed, void *arg, struct rsv_sync **out)
@@ -820,7 +1006,7 @@ size_t rsv_sync_count(const struct rsv_sync *s)
 	return s ? s->n : 0;
 }
 
-void rsv_sync_layers(const struct rsv_sync *s, size_t i, struct bl_set **out_base,
+void rsv_sync_layers(const struct rsv_sync *s, size_t i, bool pending, struct bl_set **out_base,
 		     struct bl_set **out_overlay, uint16_t *out_list_id, size_t *out_entries)
 {
 	const struct zone *z = s->z[i];
@@ -828,6 +1014,180 @@ void rsv_sync_layers(const struct rsv_sync *s, size_t i, struct bl_set **out_bas
 	*out_overlay = z->ov_set;
 	*out_list_id = z->list_id;
 	*out_entries = z->entries;
+	if (pending && z->pending) {
+		if (z->pending_base)
+			*out_base = z->pending_base;
+		*out_overlay = z->pending_ov_set;
+	}
+}
+
+bool rsv_sync_has_pending(const struct rsv_sync *s)
+{
+	for (size_t k = 0; s && k < s->n; k++) {
+		if (s->z[k]->pending)
+			return true;
+	}
+	return false;
+}
+
+static struct zone *zone_by_name(const struct rsv_sync *s, const char *name)
+{
+	for (size_t k = 0; s && k < s->n; k++) {
+		if (strcmp(s->z[k]->name, name) == 0)
+			return s->z[k];
+	}
+	return NULL;
+}
+
+int rsv_sync_promote(struct rsv_sync *s, const char *name, struct core_buf *out)
+{
+	struct zone *z = zone_by_name(s, name);
+	if (!z) {
+		(void)core_buf_printf(out, "no list '%s' is synced from a primary\n", name);
+		return CORE_ENOTFOUND;
+	}
+	if (!z->pending) {
+		(void)core_buf_printf(out, "list '%s' has no version waiting: serial %" PRIu32 " is in force\n",
+				      name, z->serial);
+		return CORE_ENOTFOUND;
+	}
+	if (z->busy) {
+		(void)core_buf_printf(out, "list '%s' is being refreshed; try again in a moment\n", name);
+		return -EBUSY;
+	}
+	if (z->pending_base)
+		move_file(z, ".pending.base.set", ".base.set");
+	move_file(z, z->pending_ov_set ? ".pending.overlay.set" : NULL, ".overlay.set");
+	struct bl_set *base = z->pending_base, *ov_set = z->pending_ov_set;
+	z->pending_base = z->pending_ov_set = NULL;
+	char how[32];
+	snprintf(how, sizeof(how), "%s-promoted", z->pending_how);
+	uint32_t serial = z->pending_serial;
+	size_t entries = z->pending_entries;
+	pending_clear(z);
+	z->alert[0] = '\0';
+	apply_version(z, base, ov_set, serial, entries, how);
+	save_state(z);
+	(void)core_buf_printf(out, "list '%s': serial %" PRIu32 " is in force (%zu entries)\n", name,
+			      serial, entries);
+	if (s->changed)
+		s->changed(s->arg);
+	return 0;
+}
+
+/* Every entry of @set (a layer) into @fn. */
+typedef void (*entry_fn)(void *arg, const uint8_t *name, size_t len, bool allow);
+
+static void each_entry(const struct bl_set *set, entry_fn fn, void *arg)
+{
+	size_t limit = set ? bl_set_entry_limit(set) : 0;
+	for (size_t e = 0; e < limit; e++) {
+		struct bl_match m;
+		struct bl_source src;
+		if (bl_set_entry(set, (uint32_t)e, &m) == 0 &&
+		    bl_set_entry_source(set, (uint32_t)e, &src) == 0)
+			fn(arg, src.name, src.name_len, (m.flags & BL_ALLOW) != 0);
+	}
+}
+
+#define DIFF_SHOWN 50
+
+struct diff {
+	const struct bl_set *a_base, *a_ov; /* in force */
+	const struct bl_set *b_base, *b_ov; /* pending */
+	bool b_side; /* walking the pending side: count added; else removed */
+	const struct bl_set *seen[4]; /* sets walked before, on this side: a name once */
+	size_t n_seen;
+	size_t added, removed, changed, edu_gov;
+	struct core_buf *out;
+	struct core_buf lines;
+};
+
+static void diff_one(void *arg, const uint8_t *name, size_t len, bool allow)
+{
+	struct diff *d = arg;
+	struct bl_match a, b;
+	for (size_t i = 0; i < d->n_seen; i++) {
+		if (bl_set_find(d->seen[i], name, len, allow, &a) == 0)
+			return;
+	}
+	bool in_a = effective_find(d->a_base, d->a_ov, name, len, allow, &a);
+	bool in_b = effective_find(d->b_base, d->b_ov, name, len, allow, &b);
+	char text[CORE_DNAME_TEXT_MAX];
+	if (d->b_side) {
+		if (!in_b)
+			return;
+		if (in_a && a.flags == b.flags && a.action == b.action)
+			return;
+		core_dname_to_text(name, len, text, sizeof(text));
+		bool eg = !allow && is_edu_gov(name, len);
+		if (in_a)
+			d->changed++;
+		else
+			d->added++;
+		if (eg)
+			d->edu_gov++;
+		if (eg || d->added + d->changed <= DIFF_SHOWN)
+			(void)core_buf_printf(&d->lines, "%s %s%s%s\n", in_a ? "~" : "+", text,
+					      allow ? " (passthru)" : "",
+					      eg ? "   <-- .edu.vn/.gov.vn" : "");
+	} else {
+		if (!in_a || in_b)
+			return;
+		d->removed++;
+		if (d->removed <= DIFF_SHOWN) {
+			core_dname_to_text(name, len, text, sizeof(text));
+			(void)core_buf_printf(&d->lines, "- %s%s\n", text, allow ? " (passthru)" : "");
+		}
+	}
+}
+
+int rsv_sync_diff(const struct rsv_sync *s, const char *name, struct core_buf *out)
+{
+	const struct zone *z = zone_by_name(s, name);
+	if (!z) {
+		(void)core_buf_printf(out, "no list '%s' is synced from a primary\n", name);
+		return CORE_ENOTFOUND;
+	}
+	if (!z->pending) {
+		(void)core_buf_printf(out, "list '%s': no version waiting; serial %" PRIu32 " is in force\n",
+				      name, z->serial);
+		return 0;
+	}
+	struct diff d = {
+		.a_base = z->base,
+		.a_ov = z->ov_set,
+		.b_base = z->pending_base ? z->pending_base : z->base,
+		.b_ov = z->pending_ov_set,
+		.out = out,
+	};
+	core_buf_init(&d.lines, 1 << 20);
+	/* Candidates: for a delta, the names either overlay touched; for a new base, every name
+	 * of both versions (a few seconds for millions: this is an operator's command). */
+	const struct bl_set *b_sets[3] = {z->pending_base, d.b_ov, d.a_ov};
+	const struct bl_set *a_sets[3] = {z->pending_base ? d.a_base : NULL, d.a_ov, d.b_ov};
+	for (int side = 0; side < 2; side++) {
+		const struct bl_set *const *sets = side == 0 ? b_sets : a_sets;
+		d.b_side = side == 0;
+		d.n_seen = 0;
+		for (size_t i = 0; i < 3; i++) {
+			if (!sets[i])
+				continue;
+			each_entry(sets[i], diff_one, &d);
+			d.seen[d.n_seen++] = sets[i];
+		}
+	}
+	(void)core_buf_printf(out, "list %s: serial %" PRIu32 " in force, serial %" PRIu32 " waiting (%s, received by %s)\n",
+			      name, z->serial, z->pending_serial, z->pending_why, z->pending_how);
+	(void)core_buf_printf(out, "added %zu, removed %zu, changed %zu; blocks %zu more name%s under .edu.vn/.gov.vn\n",
+			      d.added, d.removed, d.changed, d.edu_gov, d.edu_gov == 1 ? "" : "s");
+	(void)core_buf_add(out, core_buf_str(&d.lines), strlen(core_buf_str(&d.lines)));
+	if (d.added + d.changed > DIFF_SHOWN || d.removed > DIFF_SHOWN)
+		(void)core_buf_printf(out, "(the first %d of each kind are shown; every .edu.vn/.gov.vn name is)\n",
+				      DIFF_SHOWN);
+	(void)core_buf_printf(out, "apply it with: lanhmanh lists promote %s\n", name);
+	core_buf_deinit(&d.lines);
+	return 0;
 }
 
 void rsv_sync_refresh_zone(struct rsv_sync *s, const char *zone)
@@ -872,6 +1232,13 @@ void rsv_sync_report(const struct rsv_sync *s, struct core_buf *out)
 			(void)core_buf_printf(out, "list %s: zone %s from %s%s, no version yet (last try %s)\n",
 					      z->name, z->zone, z->primary_text,
 					      z->has_tsig ? " (TSIG)" : "", tried);
+		if (z->pending) {
+			char since[40];
+			format_time(z->pending_since, since, sizeof(since));
+			(void)core_buf_printf(out, "  WAITING: serial %" PRIu32 " (%zu entries, by %s) since %s, not in force: %s; 'lanhmanh lists diff %s' shows it, 'lanhmanh lists promote %s' applies it\n",
+					      z->pending_serial, z->pending_entries, z->pending_how,
+					      since, z->pending_why, z->name, z->name);
+		}
 		if (z->error[0])
 			(void)core_buf_printf(out, "  last refresh failed: %s\n", z->error);
 		if (z->alert[0])

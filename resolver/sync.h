@@ -14,6 +14,12 @@
  *  - version: one applied serial, recorded for compliance (serial, entries, when, how) in
  *    <state_dir>/sync/<name>.versions and shown by `lanhmanh lists`.
  *
+ * Audit before enforce: with `audit: true`, and for any version that would block names under
+ * .edu.vn or .gov.vn that are not blocked now, a received version waits: the resolver keeps
+ * the version in force, evaluates the waiting one on every query in log-only mode (counted and
+ * logged, not applied), `lanhmanh lists diff` shows what it changes and `lanhmanh lists
+ * promote` applies it.
+ *
  * Never worse than before: a failed transfer, a TSIG failure, an empty zone, or an update that
  * would remove more than `max_shrink` of the entries keeps the version in force, which survives
  * restarts, and raises an alert (`lanhmanh status`, `lanhmanh lists`).
@@ -62,8 +68,23 @@ size_t rsv_sync_count(const struct rsv_sync *s);
  * (NULL when empty), its list id (index in `lists:`) and its entries as lookups see them.
  * References are not taken.
  */
-void rsv_sync_layers(const struct rsv_sync *s, size_t i, struct bl_set **out_base,
+void rsv_sync_layers(const struct rsv_sync *s, size_t i, bool pending, struct bl_set **out_base,
 		     struct bl_set **out_overlay, uint16_t *out_list_id, size_t *out_entries);
+
+/** True when some zone has a version waiting (audit mode, or held for review). */
+bool rsv_sync_has_pending(const struct rsv_sync *s);
+
+/**
+ * `lanhmanh lists promote NAME`: put the waiting version of synced list @name in force.
+ * @return 0, CORE_ENOTFOUND (no such list, nothing waiting), -EBUSY; what happened in @out.
+ */
+int rsv_sync_promote(struct rsv_sync *s, const char *name, struct core_buf *out);
+
+/**
+ * `lanhmanh lists diff NAME`: the waiting version against the one in force: counts of names
+ * added, removed and changed, the first of each, and every .edu.vn/.gov.vn name it would block.
+ */
+int rsv_sync_diff(const struct rsv_sync *s, const char *name, struct core_buf *out);
 
 /** Refresh the zone named @zone (absolute, lower case) now (a NOTIFY arrived). */
 void rsv_sync_refresh_zone(struct rsv_sync *s, const char *zone);

@@ -606,6 +606,37 @@ static void answer_rewrite(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	rsv_forward_start(w, rs, &tq, chain, client);
 }
 
+/* Log lines of the audit mode, at most this many per worker and second. */
+#define AUDIT_LOG_PER_S 5
+
+/*
+ * A synced list has a version waiting (audit mode, or held for review): evaluate it on this
+ * query, which passes with the version in force, and count and log (rate-limited) what it
+ * would block. Never changes the answer.
+ */
+static void audit_check(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			const struct rsv_policy_ctx *ctx, const struct rsv_query *q)
+{
+	struct pol_verdict v;
+	(void)pol_decide(rs->policy, &ctx->client, ctx->lists->audit_view, q->qname, q->qname_len,
+			 ctx->mow, &v);
+	if (v.d.kind != POL_DECISION_BLOCK && v.d.kind != POL_DECISION_DROP)
+		return;
+	cmpl_count(w->counters, CMPL_AUDIT_WOULD_BLOCK);
+	uint32_t now = core_clock_mono_s();
+	if (now != w->audit_log_second) {
+		w->audit_log_second = now;
+		w->audit_logged = 0;
+	}
+	if (w->audit_logged++ >= AUDIT_LOG_PER_S)
+		return;
+	char name[RSV_MAX_NAME * 4 + 8];
+	rsv_wire_name_to_text(q->qname, name, sizeof(name));
+	const char *list = bl_view_list_name(ctx->lists->audit_view, v.d.match.list_id);
+	core_log_notice("audit", "%s would be blocked by the waiting version of list '%s' (network %s); not applied",
+			name, list ? list : "?", ctx->client.network->name);
+}
+
 /* The CNAME target of RPZ local data that has no record of @qtype, or 0. */
 static size_t local_cname(const struct bl_set *set, uint32_t entry, uint16_t qtype,
 			  uint8_t target[RSV_MAX_NAME])
@@ -775,6 +806,8 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 		rsv_worker_answer_blocked(w, rs, ctx.lists, &q, client, v, false);
 		return;
 	}
+	if (ctx.lists->audit_view)
+		audit_check(w, rs, &ctx, &q);
 	if (rsv_worker_answer_from_cache(w, rs, &ctx, &q, client, 0))
 		return;
 	cmpl_count(w->counters, CMPL_CACHE_MISSES);

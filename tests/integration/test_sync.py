@@ -100,7 +100,8 @@ def rpz(serial, triggers, refresh=3600, retry=600):
 # set-up
 
 
-def config(t, port, upstream, primary, tsig=None, max_shrink=None, name='lanhmanhd'):
+def config(t, port, upstream, primary, tsig=None, max_shrink=None, name='lanhmanhd',
+           audit=False):
     cfg = default_config(t, port, [upstream], name)
     cfg['sinkhole'] = {'ipv4': SINK4, 'ipv6': 'fd00:10::10', 'ttl': 60}
     entry = {'name': 'national', 'category': 'national', 'rpz_primary': primary,
@@ -109,19 +110,22 @@ def config(t, port, upstream, primary, tsig=None, max_shrink=None, name='lanhman
         entry['tsig'] = {'name': tsig[0], 'algorithm': tsig[1], 'secret': tsig[2]}
     if max_shrink:
         entry['max_shrink'] = max_shrink
+    if audit:
+        entry['audit'] = True
     cfg['lists'] = [entry]
     return cfg
 
 
 def setup(t, triggers, serial=1, refresh=3600, retry=600, key=None, daemon_key=None,
-          notify_key=True, max_shrink=None, start_daemon=True):
+          notify_key=True, max_shrink=None, start_daemon=True, audit=False):
     """nsd (example.test), knotd (the RPZ zone, NOTIFY to the daemon's port), the daemon's
     config; the daemon is started unless start_daemon is False. Returns (knot, daemon)."""
     ns = t.nsd(zones=(), zone_texts={'example.test': UPSTREAM_ZONE}).start()
     port = free_port()
     knot = t.knot(RPZ_ZONE, rpz(serial, triggers, refresh, retry),
                   notify=['127.0.0.1:%d' % port], key=key, notify_key=notify_key).start()
-    cfg = config(t, port, ns.addr, knot.addr, tsig=daemon_key, max_shrink=max_shrink)
+    cfg = config(t, port, ns.addr, knot.addr, tsig=daemon_key, max_shrink=max_shrink,
+                 audit=audit)
     d = t.daemon(config=cfg, port=port)
     if start_daemon:
         d.start()
@@ -761,6 +765,86 @@ def test_explain_names_the_source(t):
     line = m.group(0)
     check('built in' not in line and (RPZ_ZONE in line or str(knot.port) in line),
           'the entry line should name the zone or its primary, not "built in": %r' % line)
+
+
+
+def stat(d, name):
+    out = d.ctl('stats').expect_ok().stdout
+    m = re.search(r'^%s (\d+)$' % re.escape(name), out, re.M)
+    check(m, 'no %s in stats:\n%s' % (name, out))
+    return int(m.group(1))
+
+
+def test_edu_gov_held_for_review(t):
+    """A version that would block names under .edu.vn / .gov.vn waits for a person: the version
+    in force stays, the waiting one is evaluated in log-only mode, `lists diff` shows it with
+    the school's name marked, `lists promote` applies it."""
+    knot, d = setup(t, BASE, serial=1)
+    wait_serial(d, 1)
+    knot.set_zone(rpz(2, BASE + ['w.example.test CNAME .', 'www.moet.edu.vn CNAME .']),
+                  serial=2)
+    rep = wait_report(d, lambda r: 'WAITING: serial 2' in r, 5.0, 'serial 2 waiting')
+    eq(head_serial(rep), 1, 'serial in force while serial 2 waits:\n' + rep)
+    alerts, out = status_alerts(d)
+    check(any('held for review' in a and 'www.moet.edu.vn' in a for a in alerts),
+          'no "held for review" alert naming www.moet.edu.vn:\n' + out)
+    # not applied: w passes, but the waiting version's block is counted (log-only)
+    before = stat(d, 'audit_would_block')
+    expect_pass(d, 'w.example.test')
+    eq(stat(d, 'audit_would_block'), before + 1, 'audit_would_block after one query')
+    check('would be blocked by the waiting version' in stderr_text(d),
+          'no audit log line:\n' + stderr_text(d)[-2000:])
+    expect_base_enforced(d)
+    diff = d.ctl('lists', 'diff', 'national').expect_ok().stdout
+    for want in ('serial 1 in force, serial 2 waiting', 'added 2, removed 0, changed 0; blocks 1 more name under .edu.vn/.gov.vn',
+                 '+ w.example.test.\n', '+ www.moet.edu.vn.   <-- .edu.vn/.gov.vn'):
+        check(want in diff, 'lists diff lacks %r:\n%s' % (want, diff))
+    out = d.ctl('lists', 'promote', 'national').expect_ok().stdout
+    check('serial 2 is in force' in out, 'promote:\n' + out)
+    expect_censored(d, 'w.example.test')
+    r = ask(d, 'www.moet.edu.vn')
+    r.expect_rcode('NXDOMAIN').expect_ede(EDE_CENSORED)
+    rep = sync_report(lists_out(d))
+    eq([(s, how) for s, _, how in versions(rep)], [(2, 'IXFR-promoted'), (1, 'AXFR')],
+       'versions after promote')
+    alerts, out = status_alerts(d)
+    check(not alerts, 'alert left after promote:\n' + out)
+    r = d.ctl('lists', 'promote', 'national')
+    r.expect(r.returncode == 1, 'a second promote must fail (nothing waits)')
+    d.expect_alive()
+
+
+def test_audit_mode(t):
+    """audit: true — the first version applies (no list would be worse); later versions wait
+    in log-only mode until promoted; a newer version replaces the waiting one."""
+    knot, d = setup(t, BASE, serial=1, audit=True)
+    wait_serial(d, 1)
+    expect_base_enforced(d)
+    knot.set_zone(rpz(2, BASE + ['w.example.test CNAME .']), serial=2)
+    wait_report(d, lambda r: 'WAITING: serial 2' in r, 5.0, 'serial 2 waiting')
+    expect_pass(d, 'w.example.test')
+    alerts, out = status_alerts(d)
+    check(not alerts, 'audit mode is not an alert:\n' + out)
+    knot.set_zone(rpz(3, BASE + ['w.example.test CNAME .', 't1.example.test CNAME .']),
+                  serial=3)
+    rep = wait_report(d, lambda r: 'WAITING: serial 3' in r, 5.0, 'serial 3 waiting')
+    eq(head_serial(rep), 1, 'in force while serial 3 waits:\n' + rep)
+    diff = d.ctl('lists', 'diff', 'national').expect_ok().stdout
+    check('added 2, removed 0' in diff and '+ t1.example.test.' in diff,
+          'lists diff of serial 3 against 1:\n' + diff)
+    d.ctl('lists', 'promote', 'national').expect_ok()
+    expect_censored(d, 'w.example.test')
+    expect_censored(d, 't1.example.test')
+    # the next version is fetched from the promoted serial, by IXFR
+    knot.set_zone(rpz(4, BASE + ['w.example.test CNAME .', 't1.example.test CNAME .',
+                                 't2.example.test CNAME .']), serial=4)
+    wait_report(d, lambda r: 'WAITING: serial 4' in r, 5.0, 'serial 4 waiting')
+    d.ctl('lists', 'promote', 'national').expect_ok()
+    expect_censored(d, 't2.example.test')
+    rep = sync_report(lists_out(d))
+    eq([(s, how) for s, _, how in versions(rep)],
+       [(4, 'IXFR-promoted'), (3, 'IXFR-promoted'), (1, 'AXFR')], 'versions in audit mode')
+    d.expect_alive()
 
 
 if __name__ == '__main__':
