@@ -82,6 +82,9 @@ struct cfg_root *cfg_free(struct cfg_root *cfg)
 		core_free(cfg->lists[i].origin);
 		core_free(cfg->lists[i].primary);
 		core_free(cfg->lists[i].zone);
+		core_free(cfg->lists[i].url);
+		core_free(cfg->lists[i].minisign_key);
+		core_free(cfg->lists[i].ca_file);
 		if (cfg->lists[i].tsig) {
 			core_free(cfg->lists[i].tsig->name);
 			core_free(cfg->lists[i].tsig->algorithm);

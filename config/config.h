@@ -203,6 +203,11 @@ struct cfg_list {
 	uint32_t max_shrink_pct; /**< max_shrink: an update removing more of the entries is kept
 				  * back (default 50) */
 	bool audit; /**< audit: a new version runs in log-only mode until `lanhmanh lists promote` */
+	/* Downloaded over HTTPS (`url:`), verified with minisign before anything is applied: */
+	char *url; /**< https://…, or NULL */
+	char *minisign_key; /**< the publisher's public key ("RW…"), required with @url */
+	char *ca_file; /**< CA bundle (PEM) that replaces the system's for @url, or NULL */
+	uint32_t refresh_s; /**< refresh: how often @url is asked (conditionally), default 1 h */
 	unsigned line;
 };
 

@@ -15,8 +15,6 @@ static const char *const builtin_categories[] = {
 };
 #define N_BUILTIN (sizeof(builtin_categories) / sizeof(builtin_categories[0]))
 
-#define HTTPS_LATER                                                                               \
-	"belongs to list downloads over HTTPS, which are not supported by this version yet; use 'file:' or a zone transfer ('rpz_primary:' and 'zone:')"
 
 enum {
 	L_NAME,
@@ -32,6 +30,7 @@ enum {
 	L_URL,
 	L_MINISIGN_KEY,
 	L_REFRESH,
+	L_CA_FILE,
 	L_COUNT,
 };
 
@@ -46,12 +45,15 @@ static const struct cfg_key list_keys[L_COUNT] = {
 	[L_TSIG] = {"tsig", NULL},
 	[L_MAX_SHRINK] = {"max_shrink", NULL},
 	[L_AUDIT] = {"audit", NULL},
-	[L_URL] = {"url", HTTPS_LATER},
-	[L_MINISIGN_KEY] = {"minisign_key", HTTPS_LATER},
-	[L_REFRESH] = {"refresh", HTTPS_LATER},
+	[L_URL] = {"url", NULL},
+	[L_MINISIGN_KEY] = {"minisign_key", NULL},
+	[L_REFRESH] = {"refresh", NULL},
+	[L_CA_FILE] = {"ca_file", NULL},
 };
 
 #define DEFAULT_MAX_SHRINK 50
+#define DEFAULT_REFRESH_S 3600
+static const struct cfg_duration_spec refresh_spec = {60 * 1000, 7ull * 86400 * 1000, true, false, 0};
 
 enum {
 	T_NAME,
@@ -280,6 +282,40 @@ static void load_primary(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list
 	*l->primary = a;
 }
 
+static void load_url(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *s = cfg_scalar(ctx, node, "an https:// URL");
+	if (!s)
+		return;
+	if (strncmp(s, "https://", 8) != 0 || strlen(s) <= 8 || strlen(s) > 2000 ||
+	    strpbrk(s, " \t\r\n")) {
+		cfg_error(ctx, node,
+			  "'%s' is not an https:// URL; lists are downloaded over HTTPS only (the signature proves who wrote the list, TLS keeps its contents private)",
+			  cfg_quote(s, q, sizeof(q)));
+		return;
+	}
+	if (!(l->url = core_strdup(s)))
+		ctx->oom = true;
+}
+
+/* A minisign public key: "RW" + base64 of 42 bytes (56 characters in all). */
+static void load_minisign_key(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *s = cfg_scalar(ctx, node, "a minisign public key (\"RW…\")");
+	if (!s)
+		return;
+	if (strlen(s) != 56 || strncmp(s, "RW", 2) != 0 || !is_base64(s)) {
+		cfg_error(ctx, node,
+			  "'%s' is not a minisign public key; expected the 56 characters starting with RW of the publisher's .pub file (its second line)",
+			  cfg_quote(s, q, sizeof(q)));
+		return;
+	}
+	if (!(l->minisign_key = core_strdup(s)))
+		ctx->oom = true;
+}
+
 static void load_max_shrink(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l)
 {
 	char q[CFG_QUOTE_MAX];
@@ -330,6 +366,21 @@ static void load_list(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l
 	if (kv[L_FILE].value && kv[L_RPZ_PRIMARY].value)
 		cfg_error(ctx, kv[L_RPZ_PRIMARY].key,
 			  "a list comes from a 'file' or from a primary ('rpz_primary'), not both");
+	if (kv[L_URL].value && (kv[L_FILE].value || kv[L_RPZ_PRIMARY].value))
+		cfg_error(ctx, kv[L_URL].key,
+			  "a list comes from one place: a 'file', a primary ('rpz_primary') or a 'url'");
+	if (kv[L_URL].value && !kv[L_MINISIGN_KEY].value)
+		cfg_error(ctx, node,
+			  "missing 'minisign_key': a list downloaded over HTTPS is applied only when its minisign signature (URL + \".minisig\") verifies with the publisher's key");
+	if (!kv[L_URL].value) {
+		const int only[] = {L_MINISIGN_KEY, L_REFRESH, L_CA_FILE};
+		for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
+			if (kv[only[i]].value)
+				cfg_error(ctx, kv[only[i]].key,
+					  "'%s' belongs to a list downloaded over HTTPS; add 'url' or remove it",
+					  list_keys[only[i]].name);
+		}
+	}
 	if (kv[L_RPZ_PRIMARY].value && !kv[L_ZONE].value)
 		cfg_error(ctx, node,
 			  "missing 'zone': the RPZ zone to transfer from the primary, e.g. zone: rpz.national.vn.");
@@ -403,11 +454,35 @@ static void load_list(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_list *l
 			cfg_path_pop(ctx, mark);
 		}
 	}
+	if (kv[L_URL].value) {
+		mark = cfg_path_push_key(ctx, "url");
+		load_url(ctx, kv[L_URL].value, l);
+		cfg_path_pop(ctx, mark);
+		l->refresh_s = DEFAULT_REFRESH_S;
+		if (kv[L_MINISIGN_KEY].value) {
+			mark = cfg_path_push_key(ctx, "minisign_key");
+			load_minisign_key(ctx, kv[L_MINISIGN_KEY].value, l);
+			cfg_path_pop(ctx, mark);
+		}
+		if (kv[L_REFRESH].value && !cfg_node_is_null(kv[L_REFRESH].value)) {
+			uint64_t ms;
+			mark = cfg_path_push_key(ctx, "refresh");
+			if (cfg_get_duration(ctx, kv[L_REFRESH].value, &refresh_spec, &ms))
+				l->refresh_s = (uint32_t)(ms / 1000);
+			cfg_path_pop(ctx, mark);
+		}
+		if (kv[L_CA_FILE].value && !cfg_node_is_null(kv[L_CA_FILE].value)) {
+			mark = cfg_path_push_key(ctx, "ca_file");
+			cfg_load_path(ctx, kv[L_CA_FILE].value, "/etc/lanhmanh/authority-ca.pem", 0,
+				      &l->ca_file);
+			cfg_path_pop(ctx, mark);
+		}
+	}
 	if (kv[L_AUDIT].value && !cfg_node_is_null(kv[L_AUDIT].value)) {
 		mark = cfg_path_push_key(ctx, "audit");
-		if (!kv[L_RPZ_PRIMARY].value)
+		if (!kv[L_RPZ_PRIMARY].value && !kv[L_URL].value)
 			cfg_error(ctx, kv[L_AUDIT].key,
-				  "'audit' is for lists synced from a primary; a file list is applied when you reload");
+				  "'audit' is for lists synced from a primary or a URL; a file list is applied when you reload");
 		else
 			cfg_load_bool(ctx, kv[L_AUDIT].value, &l->audit);
 		cfg_path_pop(ctx, mark);

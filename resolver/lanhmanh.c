@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		   "                what the waiting version of synced list NAME changes\n"
 		   "  lists promote NAME\n"
 		   "                put the waiting version of synced list NAME in force\n"
+		   "  lists refresh NAME\n"
+		   "                ask the primary or the URL of synced list NAME now\n"
 		   "  explain CLIENT DOMAIN\n"
 		   "                which network, list and entry decide DOMAIN for CLIENT\n"
 		   "  unblock-requests\n"

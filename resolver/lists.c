@@ -359,8 +359,8 @@ int rsv_lists_build(const struct cfg_root *cfg, struct core_buf *report,
 	if (!b)
 		goto out;
 	for (size_t i = 0; i < cfg->n_lists; i++) {
-		if (cfg->lists[i].primary) {
-			/* Transferred zones are compiled apart (resolver/sync.c). */
+		if (cfg->lists[i].primary || cfg->lists[i].url) {
+			/* Transferred and downloaded lists are compiled apart (resolver/sync.c). */
 			(void)bl_builder_set_list_name(b, (uint16_t)i, cfg->lists[i].name);
 			l->status[i].source = RSV_LIST_MISSING;
 			continue;

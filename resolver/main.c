@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "resolver/fetch.h"
 #include "resolver/server.h"
 #include "version.h"
 
@@ -74,6 +75,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* libcurl's global state, before any thread exists (lists over HTTPS). */
+	if (rsv_fetch_global_init() != 0) {
+		fprintf(stderr, "lanhmanhd: cannot initialise libcurl\n");
+		return 1;
+	}
 
 	struct cfg_root *cfg = NULL;
 	struct cfg_diags diags = {0};

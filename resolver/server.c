@@ -716,8 +716,10 @@ static void control_dispatch(struct control *ctl, char *line, struct core_buf *o
 			r = rsv_sync_diff(ctl->s->sync, name, &msg);
 		else if (strcmp(arg, "promote") == 0 && name && *name)
 			r = rsv_sync_promote(ctl->s->sync, name, &msg);
+		else if (strcmp(arg, "refresh") == 0 && name && *name)
+			r = rsv_sync_refresh_list(ctl->s->sync, name, &msg);
 		else
-			r = -EINVAL, (void)core_buf_printf(&msg, "usage: lists [diff NAME | promote NAME]\n");
+			r = -EINVAL, (void)core_buf_printf(&msg, "usage: lists [diff NAME | promote NAME | refresh NAME]\n");
 		(void)core_buf_printf(out, "%s%s", r == 0 ? RSV_CONTROL_OK : RSV_CONTROL_ERROR,
 				      core_buf_str(&msg));
 		core_buf_deinit(&msg);

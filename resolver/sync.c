@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blocklists/minisign.h"
 #include "blocklists/overlay.h"
 #include "blocklists/parse.h"
 #include "blocklists/xfr.h"
@@ -20,6 +21,7 @@
 #include "core/dname.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "resolver/fetch.h"
 
 #define HISTORY 16
 #define MAX_ENTRIES (64u << 20)
@@ -50,6 +52,17 @@ struct zone {
 	uint32_t categories;
 	uint32_t max_shrink_pct;
 	bool audit; /**< new versions wait for `lanhmanh lists promote` */
+	/* A list downloaded over HTTPS (`url:`) rather than transferred; @zone and @primary_text
+	 * then hold the URL. Always a full version: no overlay. */
+	bool is_url;
+	char *sig_url; /**< URL + ".minisig" */
+	char *ca_file;
+	struct bl_minisign_key key;
+	uint32_t url_refresh_s;
+	enum bl_format format;
+	char *origin; /**< rpz origin of the file, or NULL */
+	char etag[256], last_modified[128]; /**< of the version in hand, for conditional GETs */
+	char signed_comment[160]; /**< the trusted comment of its signature */
 	char dir[4096]; /**< <state_dir>/sync */
 	struct bl_tsig tsig;
 	bool has_tsig;
@@ -92,6 +105,7 @@ struct zone {
 
 struct rsv_sync {
 	uv_loop_t *loop;
+	struct rsv_fetcher *fetcher; /**< HTTPS downloads, created with the first url: list */
 	rsv_sync_changed_fn changed;
 	void *arg;
 	struct zone **z;
@@ -119,6 +133,9 @@ struct job {
 	struct bl_set *new_ov_set;
 	size_t new_entries;
 	bool shrink_refused; /**< a complete, valid update held back: empty, or too small */
+	bool bad_signature; /**< a downloaded list whose signature does not verify */
+	char etag[256], last_modified[128], signed_comment[160];
+	char sig_path[4200];
 	size_t suspicious; /**< names under .edu.vn / .gov.vn the new version adds */
 	char suspicious_sample[160];
 	bool bad_delta; /**< the IXFR could not be applied: the next try is a full transfer */
@@ -200,6 +217,10 @@ static void save_state(const struct zone *z)
 	int r = core_buf_printf(&b, "zone %s\nserial %" PRIu32 "\nrefresh %" PRIu32 "\nretry %" PRIu32
 				   "\nexpire %" PRIu32 "\nlast_ok %" PRId64 "\n",
 				z->zone, z->serial, z->refresh, z->retry, z->expire, z->last_ok);
+	if (r == 0 && z->etag[0])
+		r = core_buf_printf(&b, "etag %s\n", z->etag);
+	if (r == 0 && z->last_modified[0])
+		r = core_buf_printf(&b, "last_modified %s\n", z->last_modified);
 	int fd = r == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) : -1;
 	if (fd >= 0) {
 		r = write_all(fd, core_buf_str(&b), strlen(core_buf_str(&b)));
@@ -297,6 +318,16 @@ static void load_state(struct zone *z)
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "zone %299s", zname) == 1)
 			continue;
+		if (strncmp(line, "etag ", 5) == 0 || strncmp(line, "last_modified ", 14) == 0) {
+			bool etag = line[0] == 'e';
+			char *v = line + (etag ? 5 : 14);
+			v[strcspn(v, "\r\n")] = '\0';
+			if (etag)
+				snprintf(z->etag, sizeof(z->etag), "%.255s", v);
+			else
+				snprintf(z->last_modified, sizeof(z->last_modified), "%.127s", v);
+			continue;
+		}
 		if (sscanf(line, "serial %" SCNu32, &serial) == 1)
 			has_serial = true;
 		(void)(sscanf(line, "refresh %" SCNu32, &refresh) == 1 ||
@@ -331,9 +362,9 @@ static void load_state(struct zone *z)
 			z->fold = true;
 		}
 	}
-	if (!ov)
+	if (!ov && !z->is_url)
 		ov = bl_overlay_new(base, z->list_id, z->name, z->categories, z->zone);
-	if (!ov) {
+	if (!ov && !z->is_url) {
 		bl_set_unref(base);
 		bl_set_unref(ov_set);
 		return;
@@ -407,11 +438,11 @@ static int compile_full(struct job *j)
 	struct bl_parse_report rep;
 	int r = bl_builder_set_list_name(b, j->list_id, z->name);
 	if (r == 0)
-		r = bl_parse_file(BL_FORMAT_RPZ, j->tmp_path, z->zone, b, j->list_id, j->categories,
-				  &rep);
+		r = bl_parse_file(z->format, j->tmp_path, z->is_url ? z->origin : z->zone, b,
+				  j->list_id, j->categories, &rep);
 	if (r != 0) {
-		snprintf(j->err, sizeof(j->err), "cannot read the transferred zone: %s",
-			 core_strerror(r));
+		snprintf(j->err, sizeof(j->err), "cannot read the %s: %s",
+			 z->is_url ? "downloaded list" : "transferred zone", core_strerror(r));
 		bl_builder_free(b);
 		return r;
 	}
@@ -761,7 +792,7 @@ static void job_done(uv_work_t *req, int status)
 		if (!j->axfr && (j->bad_delta || j->r == CORE_EPARSE || j->r == CORE_ELIMIT ||
 				 (j->r == CORE_EPROTO && !j->shrink_refused)))
 			z->fold = true;
-		if (j->shrink_refused) {
+		if (j->shrink_refused || j->bad_signature) {
 			snprintf(z->alert, sizeof(z->alert), "update held back: %.250s", j->err);
 		} else if (!z->have) {
 			snprintf(z->alert, sizeof(z->alert), "no version yet: %.250s", j->err);
@@ -788,6 +819,16 @@ static void job_done(uv_work_t *req, int status)
 			const char *how = j->res.kind == BL_XFR_DELTA ? "IXFR"
 					  : j->axfr		       ? "AXFR"
 									: "IXFR-full";
+			if (z->is_url) {
+				how = "HTTPS";
+				snprintf(z->etag, sizeof(z->etag), "%s", j->etag);
+				snprintf(z->last_modified, sizeof(z->last_modified), "%s",
+					 j->last_modified);
+				snprintf(z->signed_comment, sizeof(z->signed_comment), "%s",
+					 j->signed_comment);
+				core_log_info("sync", "list '%s': new version signed \"%s\"", z->name,
+					      j->signed_comment);
+			}
 			receive_version(z, j, how);
 			changed = true;
 		}
@@ -801,6 +842,116 @@ static void job_done(uv_work_t *req, int status)
 		z->again = false;
 		schedule(z, 0);
 	}
+}
+
+/* ---- lists over HTTPS ----------------------------------------------------------------------- */
+
+/* Verify the downloaded list against its signature, then compile it (thread pool). */
+static void url_job_work(uv_work_t *req)
+{
+	struct job *j = req->data;
+	struct zone *z = j->z;
+	char sig[BL_MINISIGN_SIG_MAX];
+	FILE *f = fopen(j->sig_path, "r");
+	size_t n = f ? fread(sig, 1, sizeof(sig), f) : 0;
+	if (f)
+		fclose(f);
+	(void)unlink(j->sig_path);
+	const char *why = NULL;
+	j->r = n ? bl_minisign_verify_file(&z->key, sig, n, j->tmp_path, j->signed_comment,
+					   sizeof(j->signed_comment), &why)
+		 : CORE_EPARSE;
+	if (j->r != 0) {
+		snprintf(j->err, sizeof(j->err),
+			 "the new version's signature (%.300s) does not verify: %s; the version in force stays",
+			 z->sig_url, why ? why : core_strerror(j->r));
+		j->bad_signature = true;
+		(void)unlink(j->tmp_path);
+		return;
+	}
+	j->res.kind = BL_XFR_FULL;
+	j->r = compile_full(j);
+	if (j->r == 0)
+		check_suspicious(j, j->new_base);
+}
+
+/* A transfer step failed before the thread pool: end the job as failed. */
+static void url_fail(struct job *j, int status, const char *what, const char *error)
+{
+	j->r = status ? status : CORE_EUPSTREAM;
+	snprintf(j->err, sizeof(j->err), "%s: %.400s", what, error);
+	(void)unlink(j->tmp_path);
+	(void)unlink(j->sig_path);
+	job_done(&j->req, 0);
+}
+
+static void url_sig_done(void *arg, const struct rsv_fetch_result *res)
+{
+	struct job *j = arg;
+	if (j->z->dropped || res->status == -ECANCELED) {
+		j->r = -ECANCELED;
+		job_done(&j->req, 0);
+		return;
+	}
+	if (res->status != 0) {
+		url_fail(j, res->status, "cannot download the signature", res->error);
+		return;
+	}
+	if (uv_queue_work(j->z->s->loop, &j->req, url_job_work, job_done) != 0)
+		url_fail(j, -ENOMEM, "cannot verify the list", "no worker thread");
+}
+
+static void url_list_done(void *arg, const struct rsv_fetch_result *res)
+{
+	struct job *j = arg;
+	struct zone *z = j->z;
+	if (z->dropped || res->status == -ECANCELED) {
+		j->r = -ECANCELED;
+		job_done(&j->req, 0);
+		return;
+	}
+	if (res->status != 0) {
+		url_fail(j, res->status, "cannot download the list", res->error);
+		return;
+	}
+	if (res->not_modified) {
+		j->res.kind = BL_XFR_UP_TO_DATE;
+		job_done(&j->req, 0);
+		return;
+	}
+	snprintf(j->etag, sizeof(j->etag), "%s", res->etag);
+	snprintf(j->last_modified, sizeof(j->last_modified), "%s", res->last_modified);
+	struct rsv_fetch_request sreq = {
+		.url = z->sig_url,
+		.ca_file = z->ca_file,
+		.out_path = j->sig_path,
+		.max_bytes = BL_MINISIGN_SIG_MAX,
+	};
+	if (rsv_fetch_start(z->s->fetcher, &sreq, url_sig_done, j) != 0)
+		url_fail(j, -ENOMEM, "cannot download the signature", "out of memory");
+}
+
+/* Download the list (conditionally), then its signature, then verify and compile. */
+static int start_url_refresh(struct job *j)
+{
+	struct zone *z = j->z;
+	j->axfr = true; /* a full version, never an overlay */
+	j->res.serial = z->serial + 1;
+	j->res.refresh = z->url_refresh_s;
+	j->res.retry = z->url_refresh_s < 300 ? z->url_refresh_s : 300;
+	zone_path(z, ".download", j->tmp_path, sizeof(j->tmp_path));
+	zone_path(z, ".download.minisig", j->sig_path, sizeof(j->sig_path));
+	struct rsv_fetch_request req = {
+		.url = z->primary_text,
+		.ca_file = z->ca_file,
+		/* Conditional only when the version in hand came from this URL and verified. */
+		.etag = z->have && z->etag[0] ? z->etag : NULL,
+		.last_modified = z->have && z->last_modified[0] ? z->last_modified : NULL,
+		.out_path = j->tmp_path,
+	};
+	if (!z->s->fetcher && rsv_fetcher_new(z->s->loop, &z->s->fetcher) != 0)
+		return -ENOMEM;
+	return rsv_fetch_start(z->s->fetcher, &req, url_list_done, j);
 }
 
 static void start_refresh(struct zone *z)
@@ -823,7 +974,8 @@ static void start_refresh(struct zone *z)
 	zone_path(z, ".zone.tmp", j->tmp_path, sizeof(j->tmp_path));
 	z->busy = true;
 	z->last_try = now_s();
-	int r = uv_queue_work(z->s->loop, &j->req, job_work, job_done);
+	int r = z->is_url ? start_url_refresh(j)
+			  : uv_queue_work(z->s->loop, &j->req, job_work, job_done);
 	if (r != 0) {
 		z->busy = false;
 		core_free(j);
@@ -852,6 +1004,9 @@ static void timer_closed(uv_handle_t *h)
 	core_free(z->name);
 	core_free(z->zone);
 	core_free(z->primary_text);
+	core_free(z->sig_url);
+	core_free(z->ca_file);
+	core_free(z->origin);
 	core_free(z);
 }
 
@@ -863,6 +1018,12 @@ static void zone_free(struct zone *z)
 
 static bool same_source(const struct zone *z, const struct cfg_list *cl)
 {
+	if (z->is_url || cl->url)
+		return z->is_url && cl->url && strcmp(z->name, cl->name) == 0 &&
+		       strcmp(z->primary_text, cl->url) == 0 &&
+		       (int)z->format == (int)cl->format &&
+		       !strcmp(z->ca_file ? z->ca_file : "", cl->ca_file ? cl->ca_file : "") &&
+		       !strcmp(z->origin ? z->origin : "", cl->origin ? cl->origin : "");
 	bool tsig_same = (!cl->tsig && !z->has_tsig) ||
 			 (cl->tsig && z->has_tsig && strcmp(cl->tsig->name, z->tsig.name) == 0 &&
 			  strcmp(cl->tsig->secret, z->tsig.secret) == 0 &&
@@ -880,12 +1041,30 @@ static struct zone *zone_new(struct rsv_sync *s, const struct cfg_root *cfg, siz
 		return NULL;
 	z->s = s;
 	z->name = core_strdup(cl->name);
-	z->zone = core_strdup(cl->zone);
-	z->primary_text = core_strdup(cl->primary->text);
-	if (!z->name || !z->zone || !z->primary_text) {
+	z->is_url = cl->url != NULL;
+	z->zone = core_strdup(z->is_url ? cl->url : cl->zone);
+	z->primary_text = core_strdup(z->is_url ? cl->url : cl->primary->text);
+	z->format = z->is_url ? (enum bl_format)cl->format : BL_FORMAT_RPZ;
+	if (z->is_url) {
+		size_t n = strlen(cl->url) + sizeof(".minisig");
+		z->sig_url = core_malloc(n);
+		if (z->sig_url)
+			snprintf(z->sig_url, n, "%s.minisig", cl->url);
+		z->ca_file = cl->ca_file ? core_strdup(cl->ca_file) : NULL;
+		z->origin = cl->origin ? core_strdup(cl->origin) : NULL;
+		const char *why = NULL;
+		if (bl_minisign_key_parse(cl->minisign_key, &z->key, &why) != 0)
+			core_log_err("sync", "list '%s': minisign_key: %s; no version can verify",
+				     cl->name, why ? why : "invalid");
+	}
+	if (!z->name || !z->zone || !z->primary_text || (z->is_url && !z->sig_url) ||
+	    (cl->ca_file && !z->ca_file) || (z->is_url && cl->origin && !z->origin)) {
 		core_free(z->name);
 		core_free(z->zone);
 		core_free(z->primary_text);
+		core_free(z->sig_url);
+		core_free(z->ca_file);
+		core_free(z->origin);
 		core_free(z);
 		return NULL;
 	}
@@ -899,9 +1078,11 @@ static struct zone *zone_new(struct rsv_sync *s, const struct cfg_root *cfg, siz
 			 cl->tsig->algorithm ? cl->tsig->algorithm : "hmac-sha256");
 		snprintf(z->tsig.secret, sizeof(z->tsig.secret), "%s", cl->tsig->secret);
 	}
-	memcpy(&z->params.primary, &cl->primary->ss, cl->primary->len);
-	z->params.primary_len = cl->primary->len;
-	snprintf(z->params.zone, sizeof(z->params.zone), "%s", cl->zone);
+	if (cl->primary) {
+		memcpy(&z->params.primary, &cl->primary->ss, cl->primary->len);
+		z->params.primary_len = cl->primary->len;
+		snprintf(z->params.zone, sizeof(z->params.zone), "%s", cl->zone);
+	}
 	z->params.tsig = z->has_tsig ? &z->tsig : NULL;
 	z->params.timeout_ms = XFR_TIMEOUT_MS;
 	uv_timer_init(s->loop, &z->timer);
@@ -924,6 +1105,7 @@ static void zone_update(struct zone *z, const struct cfg_root *cfg, size_t i)
 	z->categories = categories;
 	z->max_shrink_pct = cl->max_shrink_pct;
 	z->audit = cl->audit;
+	z->url_refresh_s = cl->refresh_s ? cl->refresh_s : 3600;
 }
 
 int rsv_sync_new(uv_loop_t *loop, rsv_sync_changed_fn changed, void *arg, struct rsv_sync **out)
@@ -942,7 +1124,7 @@ int rsv_sync_apply_cfg(struct rsv_sync *s, const struct cfg_root *cfg)
 {
 	size_t n_new = 0;
 	for (size_t i = 0; i < cfg->n_lists; i++)
-		n_new += cfg->lists[i].primary != NULL;
+		n_new += cfg->lists[i].primary || cfg->lists[i].url;
 	struct zone **v = core_calloc(n_new ? n_new : 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -951,7 +1133,7 @@ int rsv_sync_apply_cfg(struct rsv_sync *s, const struct cfg_root *cfg)
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_lists; i++) {
 		const struct cfg_list *cl = &cfg->lists[i];
-		if (!cl->primary)
+		if (!cl->primary && !cl->url)
 			continue;
 		struct zone *z = NULL;
 		for (size_t k = 0; k < s->n && !z; k++) {
@@ -997,6 +1179,9 @@ void rsv_sync_close(struct rsv_sync *s)
 		else
 			zone_free(s->z[k]);
 	}
+	/* Downloads in flight end now (their jobs see the zone dropped and free it); jobs on
+	 * the thread pool end when they end. */
+	rsv_fetcher_close(s->fetcher);
 	core_free(s->z);
 	core_free(s);
 }
@@ -1190,6 +1375,22 @@ int rsv_sync_diff(const struct rsv_sync *s, const char *name, struct core_buf *o
 	return 0;
 }
 
+int rsv_sync_refresh_list(struct rsv_sync *s, const char *name, struct core_buf *out)
+{
+	struct zone *z = zone_by_name(s, name);
+	if (!z) {
+		(void)core_buf_printf(out, "no list '%s' is synced from a primary or a URL\n", name);
+		return CORE_ENOTFOUND;
+	}
+	if (z->busy)
+		z->again = true;
+	else
+		schedule(z, 0);
+	(void)core_buf_printf(out, "list '%s': refreshing from %s now; 'lanhmanh lists' shows the result\n",
+			      name, z->primary_text);
+	return 0;
+}
+
 void rsv_sync_refresh_zone(struct rsv_sync *s, const char *zone)
 {
 	for (size_t k = 0; s && k < s->n; k++) {
@@ -1223,7 +1424,14 @@ void rsv_sync_report(const struct rsv_sync *s, struct core_buf *out)
 		char ok[40], tried[40];
 		format_time(z->last_ok, ok, sizeof(ok));
 		format_time(z->last_try, tried, sizeof(tried));
-		if (z->have)
+		if (z->is_url && z->have)
+			(void)core_buf_printf(out, "list %s: %s (minisign), version %" PRIu32 " signed \"%s\", %zu entries, last confirmed %s\n",
+					      z->name, z->primary_text, z->serial,
+					      z->signed_comment, zone_entries(z), ok);
+		else if (z->is_url)
+			(void)core_buf_printf(out, "list %s: %s (minisign), no version yet (last try %s)\n",
+					      z->name, z->primary_text, tried);
+		else if (z->have)
 			(void)core_buf_printf(out, "list %s: zone %s from %s%s, serial %" PRIu32 ", %zu entries (%zu changed by IXFR since the last full transfer), last confirmed %s\n",
 					      z->name, z->zone, z->primary_text,
 					      z->has_tsig ? " (TSIG)" : "", z->serial,

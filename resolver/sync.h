@@ -86,6 +86,9 @@ int rsv_sync_promote(struct rsv_sync *s, const char *name, struct core_buf *out)
  */
 int rsv_sync_diff(const struct rsv_sync *s, const char *name, struct core_buf *out);
 
+/** `lanhmanh lists refresh NAME`: ask the primary or the URL of list @name now. */
+int rsv_sync_refresh_list(struct rsv_sync *s, const char *name, struct core_buf *out);
+
 /** Refresh the zone named @zone (absolute, lower case) now (a NOTIFY arrived). */
 void rsv_sync_refresh_zone(struct rsv_sync *s, const char *zone);
 
