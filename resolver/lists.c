@@ -31,7 +31,7 @@ const char *rsv_list_source_name(enum rsv_list_source source)
 	case RSV_LIST_FROM_SNAPSHOT:
 		return "snapshot of the previous run";
 	case RSV_LIST_FROM_PRIMARY:
-		return "zone transfer";
+		return "the authority (zone transfer or HTTPS)";
 	default:
 		return "missing";
 	}

@@ -307,8 +307,10 @@ static int attach_view(struct rsv_server *s, struct rsv_lists *lists)
 			struct rsv_list_status *st = &lists->status[list_id];
 			st->source = bases[n] ? RSV_LIST_FROM_PRIMARY : RSV_LIST_MISSING;
 			st->entries = entries;
-			if (!bases[n] && !st->problem)
-				st->problem = core_strdup("waiting for the first zone transfer");
+			if (bases[n])
+				st->problem = core_free(st->problem);
+			else if (!st->problem)
+				st->problem = core_strdup("no version received yet");
 		}
 		if (bases[n])
 			n++;

@@ -134,6 +134,7 @@ struct job {
 	size_t new_entries;
 	bool shrink_refused; /**< a complete, valid update held back: empty, or too small */
 	bool bad_signature; /**< a downloaded list whose signature does not verify */
+	bool unsigned_update; /**< a changed list whose signature could not be downloaded */
 	char etag[256], last_modified[128], signed_comment[160];
 	char sig_path[4200];
 	size_t suspicious; /**< names under .edu.vn / .gov.vn the new version adds */
@@ -221,6 +222,8 @@ static void save_state(const struct zone *z)
 		r = core_buf_printf(&b, "etag %s\n", z->etag);
 	if (r == 0 && z->last_modified[0])
 		r = core_buf_printf(&b, "last_modified %s\n", z->last_modified);
+	if (r == 0 && z->signed_comment[0])
+		r = core_buf_printf(&b, "signed %s\n", z->signed_comment);
 	int fd = r == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) : -1;
 	if (fd >= 0) {
 		r = write_all(fd, core_buf_str(&b), strlen(core_buf_str(&b)));
@@ -318,6 +321,11 @@ static void load_state(struct zone *z)
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "zone %299s", zname) == 1)
 			continue;
+		if (strncmp(line, "signed ", 7) == 0) {
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(z->signed_comment, sizeof(z->signed_comment), "%.159s", line + 7);
+			continue;
+		}
 		if (strncmp(line, "etag ", 5) == 0 || strncmp(line, "last_modified ", 14) == 0) {
 			bool etag = line[0] == 'e';
 			char *v = line + (etag ? 5 : 14);
@@ -380,7 +388,7 @@ static void load_state(struct zone *z)
 	z->expire = expire;
 	z->last_ok = last_ok;
 	z->entries = effective_entries(base, ov_set);
-	z->ov_count = bl_overlay_count(ov);
+	z->ov_count = ov ? bl_overlay_count(ov) : 0;
 	load_versions(z);
 	core_log_notice("sync", "list '%s': serving saved serial %" PRIu32 " of %s (%zu entries) until the primary is asked",
 			z->name, serial, z->zone, zone_entries(z));
@@ -777,12 +785,15 @@ static void job_done(uv_work_t *req, int status)
 		if (!j->err[0])
 			snprintf(j->err, sizeof(j->err), "%s", core_strerror(status ? status : j->r));
 		snprintf(z->error, sizeof(z->error), "%.250s", j->err);
+		const char *from = z->is_url ? "" : " from ";
+		const char *primary = z->is_url ? "" : z->primary_text;
 		if (z->have)
-			core_log_err("sync", "list '%s': refresh of %s from %s failed: %s; serial %" PRIu32 " stays in force",
-				     z->name, z->zone, z->primary_text, j->err, z->serial);
+			core_log_err("sync", "list '%s': refresh of %s%s%s failed: %s; version %" PRIu32 " stays in force",
+				     z->name, z->zone, from, primary, j->err, z->serial);
 		else
-			core_log_err("sync", "list '%s': transfer of %s from %s failed: %s; no version yet",
-				     z->name, z->zone, z->primary_text, j->err);
+			core_log_err("sync", "list '%s': %s of %s%s%s failed: %s; no version yet",
+				     z->name, z->is_url ? "download" : "transfer", z->zone, from,
+				     primary, j->err);
 		/* Part of an IXFR may have reached the overlay: back to the version in force. */
 		if (!j->axfr)
 			reset_overlay(z);
@@ -792,7 +803,7 @@ static void job_done(uv_work_t *req, int status)
 		if (!j->axfr && (j->bad_delta || j->r == CORE_EPARSE || j->r == CORE_ELIMIT ||
 				 (j->r == CORE_EPROTO && !j->shrink_refused)))
 			z->fold = true;
-		if (j->shrink_refused || j->bad_signature) {
+		if (j->shrink_refused || j->bad_signature || j->unsigned_update) {
 			snprintf(z->alert, sizeof(z->alert), "update held back: %.250s", j->err);
 		} else if (!z->have) {
 			snprintf(z->alert, sizeof(z->alert), "no version yet: %.250s", j->err);
@@ -879,6 +890,7 @@ static void url_job_work(uv_work_t *req)
 static void url_fail(struct job *j, int status, const char *what, const char *error)
 {
 	j->r = status ? status : CORE_EUPSTREAM;
+	j->unsigned_update = j->sig_path[0] && strstr(what, "signature") != NULL;
 	snprintf(j->err, sizeof(j->err), "%s: %.400s", what, error);
 	(void)unlink(j->tmp_path);
 	(void)unlink(j->sig_path);
