@@ -267,10 +267,16 @@ static void record_version(struct zone *z, const char *how)
 	struct core_buf b;
 	core_buf_init(&b, 2048);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (fd < 0 ||
-	    core_buf_printf(&b, "%s serial=%" PRIu32 " entries=%zu how=%s primary=%s zone=%s\n",
-			    when, v->serial, v->entries, v->how, z->primary_text, z->zone) != 0 ||
-	    write_all(fd, core_buf_str(&b), strlen(core_buf_str(&b))) != 0)
+	/* A list over HTTPS also says when its publisher last changed it (Last-Modified) and
+	 * what its signed comment says (usually the publisher's version or date). */
+	int r = core_buf_printf(&b, "%s serial=%" PRIu32 " entries=%zu how=%s primary=%s zone=%s",
+				when, v->serial, v->entries, v->how, z->primary_text, z->zone);
+	if (r == 0 && z->is_url)
+		r = core_buf_printf(&b, " published=\"%s\" signed=\"%s\"", z->last_modified,
+				    z->signed_comment);
+	if (r == 0)
+		r = core_buf_add(&b, "\n", 1);
+	if (fd < 0 || r != 0 || write_all(fd, core_buf_str(&b), strlen(core_buf_str(&b))) != 0)
 		core_log_warn("sync", "list '%s': cannot record the version in '%s': %s", z->name,
 			      path, strerror(errno));
 	if (fd >= 0)
