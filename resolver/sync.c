@@ -442,6 +442,30 @@ static int delta(void *arg, uint32_t from, uint32_t to, const char *const *remov
 	return 0;
 }
 
+/*
+ * Never worse than before: may a new version of @n entries replace the one in force? Not when
+ * it is empty, nor when it would remove more than max_shrink of the entries. On refusal the
+ * reason is in j->err and j->shrink_refused is set.
+ */
+static bool never_worse(struct job *j, size_t n)
+{
+	size_t old = j->base_entries;
+	if (n == 0) {
+		snprintf(j->err, sizeof(j->err),
+			 "serial %" PRIu32 " has no entry; kept serial %" PRIu32, j->res.serial,
+			 j->have_serial);
+	} else if (j->max_shrink_pct < 100 && n < old &&
+		   (old - n) * 100 > (uint64_t)old * j->max_shrink_pct) {
+		snprintf(j->err, sizeof(j->err),
+			 "serial %" PRIu32 " would shrink the list from %zu to %zu entries, more than max_shrink %" PRIu32 "%%; kept serial %" PRIu32,
+			 j->res.serial, old, n, j->max_shrink_pct, j->have_serial);
+	} else {
+		return true;
+	}
+	j->shrink_refused = true;
+	return false;
+}
+
 /* Compile the zone file a full transfer wrote into a new base, mapped from state_dir. */
 static int compile_full(struct job *j)
 {
@@ -469,18 +493,8 @@ static int compile_full(struct job *j)
 	bl_builder_free(b);
 	if (r != 0)
 		return r;
-	size_t n = bl_set_count(set), old = j->base_entries;
-	if (n == 0 || (j->max_shrink_pct < 100 && old > 0 && n < old &&
-		       (old - n) * 100 > (uint64_t)old * j->max_shrink_pct)) {
-		if (n == 0)
-			snprintf(j->err, sizeof(j->err),
-				 "serial %" PRIu32 " has no entry; kept serial %" PRIu32,
-				 j->res.serial, j->have_serial);
-		else
-			snprintf(j->err, sizeof(j->err),
-				 "serial %" PRIu32 " would shrink the list from %zu to %zu entries, more than max_shrink %" PRIu32 "%%; kept serial %" PRIu32,
-				 j->res.serial, old, n, j->max_shrink_pct, j->have_serial);
-		j->shrink_refused = true;
+	size_t n = bl_set_count(set);
+	if (!never_worse(j, n)) {
 		bl_set_unref(set);
 		return CORE_EPROTO;
 	}
@@ -591,20 +605,9 @@ static void job_work(uv_work_t *req)
 			/* Never worse than before: an update that leaves the list empty, or takes
 			 * away more than max_shrink of it, is held back. */
 			const struct bl_set *base = z->pending_base ? z->pending_base : z->base;
-			size_t n = effective_entries(base, j->new_ov_set), old = j->base_entries;
+			size_t n = effective_entries(base, j->new_ov_set);
 			j->new_entries = n;
-			if (n == 0 || (j->max_shrink_pct < 100 && n < old &&
-				       (old - n) * 100 > (uint64_t)old * j->max_shrink_pct)) {
-				if (n == 0)
-					snprintf(j->err, sizeof(j->err),
-						 "serial %" PRIu32 " has no entry; kept serial %" PRIu32,
-						 j->res.serial, j->have_serial);
-				else
-					snprintf(j->err, sizeof(j->err),
-						 "serial %" PRIu32 " would shrink the list from %zu to %zu entries, more than max_shrink %" PRIu32 "%%; kept serial %" PRIu32,
-						 j->res.serial, old, n, j->max_shrink_pct,
-						 j->have_serial);
-				j->shrink_refused = true;
+			if (!never_worse(j, n)) {
 				j->r = CORE_EPROTO;
 				j->new_ov_set = bl_set_unref(j->new_ov_set);
 				return;
