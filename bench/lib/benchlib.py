@@ -18,6 +18,10 @@ Run with Debian's /usr/bin/python3 (it has python3-dnspython). Subcommands:
   lists-report ...             the table of bench/lists.sh (load times, memory, bytes per entry)
   gen-networks ...             N CIDR networks in round-robin groups (YAML and make_mmdb.pl input)
   ask ...                      ask names from a given source address, check the answers
+  sync-zone ...                version K of the national list zone of bench/sync.sh
+  sync-rounds ...              bench/sync.sh's update rounds: reload, NOTIFY, poll until enforced
+  sync-record ...              a daemon's memory and transfers at one point of bench/sync.sh
+  sync-report ...              the table of bench/sync.sh
 
 Every figure printed by `report` is computed here, in one place, so that later benchmarks (kresd,
 blocklists) reuse the same arithmetic.
@@ -739,6 +743,718 @@ def cmd_ask(args):
 
 
 # --------------------------------------------------------------------------------------------
+# national list sync (bench/sync.sh)
+#
+# Version k of the zone (k = 0 is the first one, serial 1) holds the N base names minus the
+# first k * REMOVE of them, plus the first k * ADD names generated after them (gen_names is
+# prefix-stable: the first N names of gen_names(N + M) are gen_names(N)), so that every round's
+# IXFR removes REMOVE triggers and adds ADD new ones, and the zone stays at N entries when both
+# are equal.
+
+SYNC_UNLISTED_SUFFIX = "stream.example."  # under no trigger; nsd's wildcard answers it
+
+
+def _sync_versions(args):
+    names = gen_names(args.names + args.rounds * args.add, args.seed)
+    return names[:args.names], names[args.names:]
+
+
+def _sync_version_names(base, adds, k, add, remove):
+    return base[k * remove:], adds[:k * add]
+
+
+def _sync_write_zone(path, origin, serial, names, wildcards):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"$ORIGIN {origin}\n$TTL 300\n")
+        f.write(f"@ SOA localhost. hostmaster.localhost. {serial} 3600 900 604800 300\n"
+                "@ NS localhost.\n")
+        for part in names:
+            for n in part:
+                f.write(f"{n} CNAME .\n")
+                if wildcards:
+                    f.write(f"*.{n} CNAME .\n")
+    os.replace(tmp, path)
+
+
+def _canonical_sorted(names):
+    import dns.name
+    return sorted(names, key=lambda n: dns.name.from_text(n))
+
+
+def cmd_sync_zone(args):
+    """Write version --version of the zone; print the probe of the first transfer (a base name
+    no round removes) and the number of triggers."""
+    if args.rounds * args.remove >= args.names:
+        die("sync-zone: rounds x remove must stay below the number of names")
+    base, adds = _sync_versions(args)
+    origin = args.origin.rstrip(".") + "."
+    keep, added = _sync_version_names(base, adds, args.version, args.add, args.remove)
+    _sync_write_zone(args.zone_file, origin, args.version + 1, (keep, added), args.wildcards)
+    print(base[-1] + ".", len(keep) + len(added))
+
+
+class _Udp:
+    """One UDP socket to one server; queries tagged by ID, answers matched by ID."""
+
+    def __init__(self, port, server="127.0.0.1"):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.connect((server, port))
+        self.s.setblocking(False)
+        self.pending = {}  # id -> (tag, t_send)
+        self.nid = random.randrange(65536)
+
+    def send(self, qname, tag, now):
+        import dns.message
+        for _ in range(65536):
+            self.nid = (self.nid + 1) & 0xFFFF
+            if self.nid not in self.pending:
+                break
+        q = dns.message.make_query(qname, "A")
+        q.id = self.nid
+        try:
+            self.s.send(q.to_wire())
+        except OSError:
+            return False  # ECONNREFUSED after an ICMP: counted as unanswered
+        self.pending[q.id] = (tag, now)
+        return True
+
+    def recv(self):
+        """[(tag, t_send, message)] of every datagram waiting."""
+        import dns.message
+        out = []
+        while True:
+            try:
+                data = self.s.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return out
+            except OSError:
+                continue  # ICMP error of an earlier send
+            try:
+                m = dns.message.from_wire(data)
+            except Exception:
+                continue
+            p = self.pending.pop(m.id, None)
+            if p is not None:
+                out.append((p[0], p[1], m))
+
+
+def _is_blocked(m):
+    import dns.rcode
+    return m.rcode() == dns.rcode.NXDOMAIN
+
+
+def _is_resolved(m):
+    import dns.rcode
+    import dns.rdatatype
+    return m.rcode() == dns.rcode.NOERROR and any(rr.rdtype == dns.rdatatype.A for rr in m.answer)
+
+
+def _proc_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        st = f.read().rsplit(")", 1)[1].split()
+    return int(st[11]) + int(st[12])
+
+
+_LM_LOG = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) (\w+) sync: list '([^']*)': (.*)$")
+
+
+def _lanhmanh_log_events(path, since_epoch):
+    """(epoch, message) of lanhmanhd's sync log lines at or after since_epoch (its log is local
+    time with milliseconds)."""
+    out = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = _LM_LOG.match(line.rstrip("\n"))
+                if not m:
+                    continue
+                t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+                if t >= since_epoch - 0.001:
+                    out.append((t, m.group(2), m.group(4)))
+    except OSError:
+        pass
+    return out
+
+
+_KNOT_XFR = re.compile(r"\] (AXFR|IXFR), outgoing, remote ([0-9.]+)@(\d+), (.*)$")
+
+
+def _knot_transfers(path, serial):
+    """Outgoing transfers knotd logged towards serial: {source address: [{type, port, seconds,
+    messages, bytes}]} (knotd logs whole seconds only: the durations are its own figures)."""
+    started, out = {}, {}
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = _KNOT_XFR.search(line)
+                if not m:
+                    continue
+                typ, addr, port, rest = m.groups()
+                if rest.startswith("started"):
+                    sm = re.search(r"serial (?:\d+ -> )?(\d+)", rest)
+                    if sm and int(sm.group(1)) == serial:
+                        started[(addr, port)] = {"type": typ, "port": int(port)}
+                        out.setdefault(addr, []).append(started[(addr, port)])
+                elif (addr, port) in started:
+                    rec = started[(addr, port)]
+                    fm = re.search(r"finished, ([0-9.]+) seconds, (\d+) messages, (\d+) bytes", rest)
+                    if fm:
+                        rec.update(seconds=float(fm.group(1)), messages=int(fm.group(2)),
+                                   bytes=int(fm.group(3)))
+                    else:
+                        rec["result"] = rest
+    except OSError:
+        pass
+    return out
+
+
+def _own_transfers(recs, targets):
+    """Which of knotd's transfers towards a round's serial were each target's. knotd logs the
+    client's address and port only, and both resolvers connect from 127.0.0.1: with one target
+    they are all its own; with several, lanhmanhd's is the one its own log names (AXFR or
+    IXFR), and a single other target gets the rest."""
+    for rec in recs:
+        rec["knot_transfers"] = []
+    if not recs:
+        return
+    alls = recs[0].get("knot_transfers_all", [])
+    if len(recs) == 1:
+        recs[0]["knot_transfers"] = list(alls)
+        return
+    rest = list(alls)
+    for rec, t in zip(recs, targets):
+        if t["log"]:
+            typ = (rec.get("log") or {}).get("transfer")
+            for i, x in enumerate(rest):
+                if x.get("type") == typ:
+                    rec["knot_transfers"] = [rest.pop(i)]
+                    break
+    others = [rec for rec, t in zip(recs, targets) if not t["log"]]
+    if len(others) == 1:
+        others[0]["knot_transfers"] = rest
+
+
+def _lanhmanh_allocated(cli, sock):
+    """What `lanhmanh status` says the daemon has allocated (its own allocator's count; not
+    what libraries such as ldns allocate), in bytes; None without a control socket."""
+    import subprocess
+    if not cli or not sock:
+        return None
+    try:
+        out = subprocess.run([cli, "-s", sock, "status"], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"memory: (\d+) bytes allocated", out)
+    return int(m.group(1)) if m else None
+
+
+def cmd_sync_rounds(args):
+    """The update rounds of bench/sync.sh. Each round: write the next version of the zone,
+    `knotc zone-reload` it (knotd then sends its NOTIFYs: first to our catcher, which stamps the
+    moment, then to the resolvers), and poll every target every --interval for the first and the
+    last new trigger (canonical order, the order of knotd's IXFR) until they are blocked and for
+    a removed trigger until it resolves again; meanwhile a light stream of queries (listed and
+    unlisted names) checks that nothing is lost or answered wrongly. Then a sample of the added
+    and removed triggers is checked. One JSON line per round and target on stdout."""
+    import select
+    import dns.message
+    import dns.flags
+    import dns.opcode
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
+
+    base, adds = _sync_versions(args)
+    origin = args.origin.rstrip(".") + "."
+    targets = []
+    for spec in args.target:
+        name, port, pid, log, ctl = (spec.split(",") + [""] * 5)[:5]
+        targets.append({"name": name, "port": int(port), "pid": int(pid), "log": log, "ctl": ctl})
+
+    mono = time.monotonic
+    clk = os.sysconf("SC_CLK_TCK")
+    # knotd 3.2 sends its NOTIFYs over TCP; take UDP too
+    catcher = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    catcher.bind(("127.0.0.1", args.catcher_port))
+    catcher.setblocking(False)
+    catcher_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    catcher_tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    catcher_tcp.bind(("127.0.0.1", args.catcher_port))
+    catcher_tcp.listen(8)
+    catcher_tcp.setblocking(False)
+    conns = {}  # accepted TCP connection -> bytes so far
+
+    rnd = random.Random(args.seed + 2)
+    untouched = base[args.rounds * args.remove:]
+    listed = rnd.sample(untouched, min(500, len(untouched)))
+    unlisted = [f"s{i}.{SYNC_UNLISTED_SUFFIX}" for i in range(500)]
+    stream_names = [(n, "blocked") for n in listed] + [(n, "resolved") for n in unlisted]
+    rnd.shuffle(stream_names)
+
+    def tgt_alive(t):
+        if not pid_alive(t["pid"]):
+            die(f"sync-rounds: {t['name']} (pid {t['pid']}) died")
+
+    for k in range(1, args.rounds + 1):
+        serial = k + 1
+        keep, added = _sync_version_names(base, adds, k, args.add, args.remove)
+        new = adds[(k - 1) * args.add:k * args.add]
+        gone = base[(k - 1) * args.remove:k * args.remove]
+        if not new:
+            die("sync-rounds: --add must be at least 1")
+        new_sorted = _canonical_sorted(new)
+        probes = {"first": (new_sorted[0] + ".", "blocked"), "last": (new_sorted[-1] + ".", "blocked")}
+        if gone:
+            probes["removed"] = (_canonical_sorted(gone)[0] + ".", "resolved")
+        t_w0 = mono()
+        _sync_write_zone(args.zone_file, origin, serial, (keep, added), args.wildcards)
+        write_s = mono() - t_w0
+        time.sleep(args.settle)
+
+        st = {}
+        for t in targets:
+            tgt_alive(t)
+            st[t["name"]] = {
+                "poll": _Udp(t["port"]), "stream": _Udp(t["port"]),
+                "done": {}, "before": {}, "ticks0": _proc_ticks(t["pid"]),
+                "s_sent": 0, "s_ok": 0, "s_wrong": {}, "s_lat": [], "s_unsent": 0,
+                "gap_max": 0.0, "last_answer": None, "stream_i": 0,
+            }
+        off = time.time() - mono()  # epoch = monotonic + off
+        t_start = mono()
+        reload = subprocess_popen([args.knotc, "-s", args.knot_socket, "-b", "-t", "120",
+                                   "zone-reload", origin])
+        t_reload_end = None
+        t_notify = None
+        notify_from = []
+        next_poll = t_start
+        next_stream = t_start
+        stream_dt = 1.0 / args.stream_qps if args.stream_qps > 0 else None
+        stream_stop = None
+
+        def finished():
+            return all(len(st[t["name"]]["done"]) == len(probes) for t in targets)
+
+        while True:
+            now = mono()
+            if reload is not None and t_reload_end is None and reload.poll() is not None:
+                t_reload_end = now
+                out = reload.stdout.read().decode(errors="replace").strip()
+                if reload.returncode != 0:
+                    die(f"sync-rounds: knotc zone-reload failed ({reload.returncode}): {out}")
+            if finished() and stream_stop is None:
+                stream_stop = now + args.stream_tail
+            if stream_stop is not None and now >= stream_stop:
+                break
+            if now - t_start > args.timeout:
+                print(f"benchlib: sync-rounds: round {k}: timeout after {args.timeout} s",
+                      file=sys.stderr)
+                break
+            if now >= next_poll:
+                for t in targets:
+                    s = st[t["name"]]
+                    for p, (qn, _) in probes.items():
+                        if p not in s["done"]:
+                            s["poll"].send(qn, p, now)
+                next_poll += args.interval
+                if next_poll < now:
+                    next_poll = now + args.interval
+            if stream_dt and stream_stop is None and now >= next_stream:
+                for t in targets:
+                    s = st[t["name"]]
+                    qn, exp = stream_names[s["stream_i"] % len(stream_names)]
+                    s["stream_i"] += 1
+                    if s["stream"].send(qn, exp, now):
+                        s["s_sent"] += 1
+                    else:
+                        s["s_unsent"] += 1
+                next_stream += stream_dt
+                if next_stream < now - 1.0:  # we were held up for a second: do not burst
+                    next_stream = now
+            waits = [next_poll - now]
+            if stream_dt and stream_stop is None:
+                waits.append(next_stream - now)
+            if stream_stop is not None:
+                waits.append(stream_stop - now)
+            if reload is not None and t_reload_end is None:
+                waits.append(0.005)
+            socks = [catcher, catcher_tcp] + list(conns) + \
+                [st[t["name"]][w].s for t in targets for w in ("poll", "stream")]
+            r, _, _ = select.select(socks, [], [], max(0.0, min(waits)))
+            now = mono()
+
+            def on_notify(data, proto):
+                nonlocal t_notify
+                try:
+                    m = dns.message.from_wire(data)
+                except Exception:
+                    return None
+                if m.opcode() != dns.opcode.NOTIFY or m.flags & dns.flags.QR:
+                    return None
+                ser = None
+                for rr in m.answer:
+                    if rr.rdtype == dns.rdatatype.SOA:
+                        ser = rr[0].serial
+                notify_from.append({"t": now - t_start, "serial": ser, "proto": proto})
+                if t_notify is None and (ser is None or ser == serial):
+                    t_notify = now
+                    for t in targets:
+                        st[t["name"]]["ticks_notify"] = _proc_ticks(t["pid"])
+                resp = dns.message.make_response(m)
+                resp.flags |= dns.flags.AA
+                return resp.to_wire()
+
+            for sk in r:
+                if sk is catcher:
+                    while True:
+                        try:
+                            data, peer = catcher.recvfrom(65535)
+                        except (BlockingIOError, InterruptedError):
+                            break
+                        resp = on_notify(data, "udp")
+                        if resp:
+                            catcher.sendto(resp, peer)
+                    continue
+                if sk is catcher_tcp:
+                    try:
+                        c, _ = catcher_tcp.accept()
+                        c.setblocking(False)
+                        conns[c] = b""
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    continue
+                if sk in conns:
+                    try:
+                        data = sk.recv(65535)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        data = b""
+                    if not data:
+                        del conns[sk]
+                        sk.close()
+                        continue
+                    buf = conns[sk] + data
+                    while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(buf[:2], "big"):
+                        n = int.from_bytes(buf[:2], "big")
+                        resp = on_notify(buf[2:2 + n], "tcp")
+                        buf = buf[2 + n:]
+                        if resp:
+                            try:
+                                sk.setblocking(True)
+                                sk.sendall(len(resp).to_bytes(2, "big") + resp)
+                                sk.setblocking(False)
+                            except OSError:
+                                pass
+                    conns[sk] = buf
+                    continue
+                for t in targets:
+                    s = st[t["name"]]
+                    if sk is s["poll"].s:
+                        for p, t_send, m in s["poll"].recv():
+                            want = probes[p][1]
+                            ok = _is_blocked(m) if want == "blocked" else _is_resolved(m)
+                            if ok and p not in s["done"]:
+                                s["done"][p] = {"t_recv": now, "t_send": t_send}
+                            elif not ok and p not in s["done"]:
+                                s["before"][p] = s["before"].get(p, 0) + 1
+                    elif sk is s["stream"].s:
+                        for exp, t_send, m in s["stream"].recv():
+                            ok = _is_blocked(m) if exp == "blocked" else _is_resolved(m)
+                            if ok:
+                                s["s_ok"] += 1
+                            else:
+                                key = f"{exp}->{dns.rcode.to_text(m.rcode())}"
+                                s["s_wrong"][key] = s["s_wrong"].get(key, 0) + 1
+                            s["s_lat"].append(now - t_send)
+                            if s["last_answer"] is not None:
+                                s["gap_max"] = max(s["gap_max"], now - s["last_answer"])
+                            s["last_answer"] = now
+        t_end = mono()
+        for t in targets:
+            st[t["name"]]["ticks_end"] = _proc_ticks(t["pid"])
+        if reload is not None and t_reload_end is None:
+            reload.wait()
+            t_reload_end = mono()
+
+        recs = []
+        for t in targets:
+            s = st[t["name"]]
+            tgt_alive(t)
+            ticks = _proc_ticks(t["pid"]) - s["ticks0"]
+            # what still has no answer after the tail is lost
+            lost = len(s["stream"].pending)
+            # sample check: every probe done, then a sample of all added and removed triggers
+            bad = []
+            smp_new = rnd.sample(new, min(args.verify, len(new)))
+            smp_gone = rnd.sample(gone, min(args.verify, len(gone)))
+            for n, want in [(x, "blocked") for x in smp_new] + [(x, "resolved") for x in smp_gone]:
+                t_q = mono()
+                try:
+                    m = dns.query.udp(dns.message.make_query(n + ".", "A"), "127.0.0.1",
+                                      port=t["port"], timeout=2)
+                    ok = _is_blocked(m) if want == "blocked" else _is_resolved(m)
+                    got = dns.rcode.to_text(m.rcode()) + " " + ",".join(
+                        a.address for rr in m.answer if rr.rdtype == dns.rdatatype.A for a in rr)
+                except Exception as e:
+                    ok, got = False, f"{type(e).__name__}: {e}"
+                if not ok:
+                    bad.append(f"{n} want {want}, got {got.strip()} after {mono() - t_q:.3f} s")
+            lat = sorted(s["s_lat"])
+            rel = lambda x: None if x is None or t_notify is None else x - t_notify
+            done = {p: s["done"][p]["t_recv"] if p in s["done"] else None for p in probes}
+            rec = {
+                "round": k, "daemon": t["name"], "serial": serial, "added": len(new),
+                "removed": len(gone), "entries": len(keep) + len(added),
+                "zone_write_s": write_s,
+                "reload_s": t_reload_end - t_start,
+                "reload_to_notify_s": (t_notify - t_reload_end) if t_notify else None,
+                "notify_to_first_s": rel(done["first"]),
+                "notify_to_last_s": rel(done["last"]),
+                "notify_to_removed_s": rel(done.get("removed")),
+                "reload_end_to_first_s": done["first"] - t_reload_end if done["first"] else None,
+                "reload_end_to_last_s": done["last"] - t_reload_end if done["last"] else None,
+                "probes": {p: q for p, (q, _) in probes.items()},
+                "probe_not_yet_answers": s["before"],
+                "probe_done_before_notify": [p for p, v in done.items()
+                                             if v is not None and t_notify and v < t_notify],
+                "notify_catcher": notify_from,
+                "cpu_ticks": ticks,
+                # from the NOTIFY to the end of the stream (--stream-tail after the last probe
+                # was enforced): the update's cost, plus the probes' and the stream's queries
+                "cpu_s_notify_to_end": ((s["ticks_end"] - s["ticks_notify"]) / clk
+                                        if "ticks_notify" in s else None),
+                "notify_to_end_s": t_end - t_notify if t_notify else None,
+                "mem": proc_mem(t["pid"]),
+                "allocated": _lanhmanh_allocated(args.lanhmanh, t["ctl"]),
+                "stream": {"qps": args.stream_qps, "sent": s["s_sent"], "answered_ok": s["s_ok"],
+                           "wrong": s["s_wrong"], "lost": lost, "unsent": s["s_unsent"],
+                           "lat_p50_ms": lat[len(lat) // 2] * 1e3 if lat else None,
+                           "lat_p99_ms": lat[int(len(lat) * 0.99)] * 1e3 if lat else None,
+                           "lat_max_ms": lat[-1] * 1e3 if lat else None,
+                           "gap_max_ms": s["gap_max"] * 1e3},
+                "verify": {"checked": len(smp_new) + len(smp_gone), "bad": len(bad),
+                           "examples": bad[:5]},
+            }
+            if t["log"]:
+                ev = _lanhmanh_log_events(t["log"], t_start + off)
+                app = [e for e in ev if f"serial {serial} of" in e[2] and "applied" in e[2]]
+                if app:
+                    ta = app[0][0]
+                    nt = [e for e in ev if "NOTIFY for" in e[2] and e[0] <= ta]
+                    mm = re.search(r"applied \((\w+), (\d+) entries\)", app[0][2])
+                    rec["log"] = {
+                        "transfer": mm.group(1) if mm else None,
+                        "entries": int(mm.group(2)) if mm else None,
+                        "notify_rx_s": nt[-1][0] - off - t_notify if nt and t_notify else None,
+                        "applied_s": ta - off - t_notify if t_notify else None,
+                    }
+                rec["log_other"] = [f"{lvl} {msg}" for _, lvl, msg in ev
+                                    if lvl not in ("info", "notice", "debug")][:10]
+            if args.knot_log:
+                xf = _knot_transfers(args.knot_log, serial)
+                rec["knot_transfers_all"] = [x for v in xf.values() for x in v]
+            recs.append(rec)
+        _own_transfers(recs, targets)
+        for t, rec in zip(targets, recs):
+            s = st[t["name"]]
+            ticks, lost, bad = rec["cpu_ticks"], rec["stream"]["lost"], rec["verify"]["bad"]
+            print(json.dumps(rec), flush=True)
+            x = rec
+            print(time.strftime("%H:%M:%S") + f" round {k} {t['name']}: reload {x['reload_s']:.2f} s, "
+                  f"reload→NOTIFY {fmt('{:.3f}', x['reload_to_notify_s'])} s, NOTIFY→first "
+                  f"{fmt('{:.3f}', x['notify_to_first_s'])} s, →last {fmt('{:.3f}', x['notify_to_last_s'])} s, "
+                  f"→removed {fmt('{:.3f}', x['notify_to_removed_s'])} s; "
+                  f"{'/'.join(r.get('type', '?') for r in x.get('knot_transfers', [])) or '?'}; "
+                  f"stream {x['stream']['sent']} sent, {lost} lost, wrong {s['s_wrong'] or 0}, "
+                  f"max gap {x['stream']['gap_max_ms']:.0f} ms; verify {bad} bad; "
+                  f"CPU {fmt('{:.2f}', x['cpu_s_notify_to_end'])} s from NOTIFY to {fmt('{:.1f}', x['notify_to_end_s'])} s; "
+                  f"RSS {x['mem']['VmRSS'] / (1 << 20):.1f} MiB"
+                  + (f", allocated {x['allocated'] / (1 << 20):.1f} MiB" if x["allocated"] else ""),
+                  file=sys.stderr)
+        for t in targets:
+            st[t["name"]]["poll"].s.close()
+            st[t["name"]]["stream"].s.close()
+    for c in conns:
+        c.close()
+
+
+def subprocess_popen(argv):
+    import subprocess
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+SYNC_ROUND_METRICS = [  # key, title
+    ("notify_to_first_s", "NOTIFY→first new blocked s"),
+    ("notify_to_last_s", "NOTIFY→last new blocked s"),
+    ("notify_to_removed_s", "NOTIFY→removed unblocked s"),
+    ("reload_end_to_first_s", "reload returned→first s"),
+    ("reload_end_to_last_s", "reload returned→last s"),
+    ("reload_to_notify_s", "reload returned→NOTIFY s"),
+    ("reload_s", "knotc zone-reload s"),
+]
+
+
+def cmd_sync_report(args):
+    """The table of bench/sync.sh from the start records and the round records; one JSON line to
+    RESULTS_DIR/sync.jsonl."""
+    starts = [json.loads(l) for l in open(args.starts) if l.strip()]
+    rounds = [json.loads(l) for l in open(args.rounds) if l.strip() and l.startswith("{")]
+    MiB = 1 << 20
+    daemons = []
+    for r in starts + rounds:
+        if r["daemon"] not in daemons:
+            daemons.append(r["daemon"])
+    summary = {}
+    for d in daemons:
+        s = {}
+        st = [r for r in starts if r["daemon"] == d]
+        rs = [r for r in rounds if r["daemon"] == d]
+        for r in st:
+            s[r["when"]] = r
+        for key, _ in SYNC_ROUND_METRICS:
+            s[key] = median([r.get(key) for r in rs])
+            s[key + "_all"] = [r.get(key) for r in rs]
+        s["rounds"] = len(rs)
+        s["lost"] = sum(r["stream"]["lost"] for r in rs)
+        s["sent"] = sum(r["stream"]["sent"] for r in rs)
+        s["wrong"] = sum(sum(r["stream"]["wrong"].values()) for r in rs)
+        s["gap_max_ms"] = max((r["stream"]["gap_max_ms"] for r in rs), default=None)
+        s["lat_max_ms"] = max((r["stream"]["lat_max_ms"] or 0 for r in rs), default=None)
+        s["verify_bad"] = sum(r["verify"]["bad"] for r in rs)
+        s["cpu_ticks"] = median([r["cpu_ticks"] for r in rs])
+        s["cpu_s_notify_to_end"] = median([r.get("cpu_s_notify_to_end") for r in rs])
+        s["rss_per_round"] = [(r.get("mem") or {}).get("VmRSS") for r in rs]
+        s["allocated_per_round"] = [r.get("allocated") for r in rs]
+        s["transfers"] = sorted({x.get("type", "?") for r in rs for x in r.get("knot_transfers", [])})
+        s["log_applied_s"] = median([(r.get("log") or {}).get("applied_s") for r in rs])
+        s["log_notify_rx_s"] = median([(r.get("log") or {}).get("notify_rx_s") for r in rs])
+        summary[d] = s
+
+    prm = json.loads(args.params) if args.params else {}
+    print(f"\n{prm.get('names', '?'):,} triggers, {prm.get('rounds', '?')} rounds of +{prm.get('add', '?'):,}"
+          f" / -{prm.get('remove', '?'):,}; mode {prm.get('mode', '?')}; poll every "
+          f"{prm.get('interval_ms', '?')} ms; stream {prm.get('stream_qps', '?')} q/s per daemon; "
+          f"{prm.get('knotd', '?')}; unbound {prm.get('unbound', '?')}; lanhmanhd {prm.get('lanhmanhd', '?')};"
+          f" tree {args.git}")
+
+    print("\nFirst transfer (AXFR), from the exec of the daemon:")
+    hdr = ["daemon", "exec→enforcing s", "RSS MiB", "peak MiB", "RSS after rounds MiB",
+           "peak after rounds MiB", "transfer"]
+    rows = []
+    for d in daemons:
+        s = summary[d]
+        a, b = s.get("axfr") or {}, s.get("after") or {}
+        am, bm = a.get("mem") or {}, b.get("mem") or {}
+        rows.append([d, fmt("{:.3f}", a.get("blocked_s")),
+                     fmt("{:,.1f}", am["VmRSS"] / MiB if am else None),
+                     fmt("{:,.1f}", am["VmHWM"] / MiB if am else None),
+                     fmt("{:,.1f}", bm["VmRSS"] / MiB if bm else None),
+                     fmt("{:,.1f}", bm["VmHWM"] / MiB if bm else None),
+                     "/".join(x.get("type", "?") for x in a.get("knot_transfers", [])) or "-"])
+    print(table(hdr, rows))
+
+    print(f"\nUpdates: medians of {max(s['rounds'] for s in summary.values())} rounds "
+          "(NOTIFY = when knotd's first NOTIFY of the round reached our catcher):")
+    hdr = ["daemon"] + [t for _, t in SYNC_ROUND_METRICS] + ["transfer", "CPU s NOTIFY→end",
+                                                             "stream sent", "lost", "wrong",
+                                                             "max gap ms", "verify bad"]
+    rows = []
+    for d in daemons:
+        s = summary[d]
+        rows.append([d] + [fmt("{:.3f}", s[k]) for k, _ in SYNC_ROUND_METRICS] +
+                    ["/".join(s["transfers"]) or "?", fmt("{:.2f}", s["cpu_s_notify_to_end"]),
+                     fmt("{:,d}", s["sent"]), fmt("{:,d}", s["lost"]), fmt("{:,d}", s["wrong"]),
+                     fmt("{:.0f}", s["gap_max_ms"]), fmt("{:,d}", s["verify_bad"])])
+    print(table(hdr, rows))
+    print("\nPer round, NOTIFY→last new blocked s; VmRSS after the round MiB; transfer:")
+    for d in daemons:
+        rs = [r for r in rounds if r["daemon"] == d]
+        print(f"  {d}: " + ", ".join(fmt("{:.3f}", x) for x in summary[d]["notify_to_last_s_all"])
+              + "; " + ", ".join(fmt("{:,.1f}", x / MiB if x else None) for x in summary[d]["rss_per_round"])
+              + "; " + ", ".join("/".join(x.get("type", "?") for x in r.get("knot_transfers", [])) or "?"
+                                 for r in rs))
+        if any(summary[d]["allocated_per_round"]):
+            print(f"  {d}, allocated (its status) MiB: " + ", ".join(
+                fmt("{:,.1f}", x / MiB if x else None) for x in summary[d]["allocated_per_round"]))
+    for d in daemons:
+        s = summary[d]
+        if s["log_applied_s"] is not None:
+            print(f"  {d} (its log): NOTIFY received {fmt('{:+.3f}', s['log_notify_rx_s'])} s, "
+                  f"version applied {fmt('{:+.3f}', s['log_applied_s'])} s after the catcher's NOTIFY (medians)")
+
+    ratios = {}
+    subj = args.subject
+    if subj in summary:
+        for peer in daemons:
+            if peer == subj:
+                continue
+            a, b = summary[subj], summary[peer]
+            r = {}
+            ax, bx = (a.get("axfr") or {}).get("blocked_s"), (b.get("axfr") or {}).get("blocked_s")
+            r["axfr_enforcing"] = bx / ax if ax and bx else None
+            for key in ("notify_to_first_s", "notify_to_last_s", "notify_to_removed_s"):
+                r[key] = b[key] / a[key] if a[key] and b[key] else None
+            am = ((a.get("after") or {}).get("mem") or {}).get("VmRSS")
+            bm = ((b.get("after") or {}).get("mem") or {}).get("VmRSS")
+            r["rss_after"] = bm / am if am and bm else None
+            ratios[peer] = r
+            print(f"\n{peer}/{subj} (above 1: {subj} is faster or smaller): AXFR exec→enforcing "
+                  f"x{fmt('{:.2f}', r['axfr_enforcing'])}; NOTIFY→first x{fmt('{:.2f}', r['notify_to_first_s'])}, "
+                  f"→last x{fmt('{:.2f}', r['notify_to_last_s'])}, →removed "
+                  f"x{fmt('{:.2f}', r['notify_to_removed_s'])}; RSS after rounds x{fmt('{:.2f}', r['rss_after'])}")
+
+    warnings = []
+    for d in daemons:
+        s = summary[d]
+        if s["lost"]:
+            warnings.append(f"{d}: {s['lost']} of {s['sent']} stream queries lost during the updates")
+        if s["wrong"]:
+            warnings.append(f"{d}: {s['wrong']} stream answers were not the expected ones")
+        if s["verify_bad"]:
+            warnings.append(f"{d}: {s['verify_bad']} sampled triggers not in the expected state after a round")
+        for r in rounds:
+            if r["daemon"] == d and (r["notify_to_last_s"] is None or r.get("probe_done_before_notify")):
+                warnings.append(f"{d}: round {r['round']}: last={r['notify_to_last_s']}, "
+                                f"done before NOTIFY: {r.get('probe_done_before_notify')}")
+            if r["daemon"] == d and r.get("log_other"):
+                warnings.append(f"{d}: round {r['round']}: its log: {r['log_other']}")
+    for w in warnings:
+        print("warning: " + w)
+
+    if args.results_dir:
+        os.makedirs(args.results_dir, exist_ok=True)
+        line = {"bench": "sync",
+                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "host": socket.gethostname(), "git": args.git, "params": prm,
+                "summary": summary, "ratios": ratios, "starts": starts, "rounds": rounds,
+                "warnings": warnings}
+        path = os.path.join(args.results_dir, "sync.jsonl")
+        with open(path, "a") as f:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+        print(f"\nappended to {path}")
+
+
+def cmd_sync_record(args):
+    """One start record of bench/sync.sh: the daemon, when (axfr: a second after the first
+    blocked answer; after: after the rounds), the startup timer's JSON, its memory, and the last
+    transfer knotd logged towards --serial."""
+    rec = {"daemon": args.daemon, "when": args.when}
+    if args.timer:
+        rec.update(json.loads(args.timer))
+    rec["mem"] = proc_mem(args.pid)
+    rec["cpu_ticks"] = _proc_ticks(args.pid)
+    if args.knot_log:
+        # the daemons start one after the other: the last transfer logged is this one's
+        xf = [x for v in _knot_transfers(args.knot_log, args.serial).values() for x in v]
+        rec["knot_transfers"] = xf[-1:]
+    print(json.dumps(rec))
+
+
+# --------------------------------------------------------------------------------------------
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
@@ -868,6 +1584,59 @@ def main():
     p.add_argument("--timeout", type=float, default=3)
     p.add_argument("--check", action="append", default=[], help="NAME=EXPECT (repeatable)")
     p.set_defaults(fn=cmd_ask)
+
+    def sync_zone_args(p):
+        p.add_argument("--names", type=int, required=True)
+        p.add_argument("--seed", type=int, default=7)
+        p.add_argument("--origin", default="rpz.national.test.")
+        p.add_argument("--rounds", type=int, required=True)
+        p.add_argument("--add", type=int, required=True)
+        p.add_argument("--remove", type=int, required=True)
+        p.add_argument("--wildcards", type=int, default=0)
+        p.add_argument("--zone-file", dest="zone_file", required=True)
+
+    p = sub.add_parser("sync-zone")
+    sync_zone_args(p)
+    p.add_argument("--version", type=int, default=0)
+    p.set_defaults(fn=cmd_sync_zone)
+
+    p = sub.add_parser("sync-rounds")
+    sync_zone_args(p)
+    p.add_argument("--knotc", default="knotc")
+    p.add_argument("--knot-socket", required=True)
+    p.add_argument("--knot-log", default="")
+    p.add_argument("--catcher-port", type=int, required=True,
+                   help="knotd's first notify remote: stamps the NOTIFY")
+    p.add_argument("--target", action="append", required=True,
+                   help="NAME,PORT,PID[,LANHMANHD_LOG,CONTROL_SOCKET] (repeatable; the log and "
+                        "the control socket for lanhmanhd)")
+    p.add_argument("--lanhmanh", default="", help="the lanhmanh command (status: allocated)")
+    p.add_argument("--interval", type=float, default=0.01)
+    p.add_argument("--stream-qps", type=float, default=200)
+    p.add_argument("--stream-tail", type=float, default=2.0,
+                   help="seconds the stream goes on after the last probe is enforced")
+    p.add_argument("--verify", type=int, default=1000)
+    p.add_argument("--settle", type=float, default=2.0)
+    p.add_argument("--timeout", type=float, default=180)
+    p.set_defaults(fn=cmd_sync_rounds)
+
+    p = sub.add_parser("sync-record")
+    p.add_argument("--daemon", required=True)
+    p.add_argument("--when", required=True)
+    p.add_argument("--pid", type=int, required=True)
+    p.add_argument("--timer", default="")
+    p.add_argument("--knot-log", default="")
+    p.add_argument("--serial", type=int, default=1)
+    p.set_defaults(fn=cmd_sync_record)
+
+    p = sub.add_parser("sync-report")
+    p.add_argument("--starts", required=True)
+    p.add_argument("--rounds", required=True)
+    p.add_argument("--subject", default="lanhmanh")
+    p.add_argument("--results-dir")
+    p.add_argument("--git", default="")
+    p.add_argument("--params", default="")
+    p.set_defaults(fn=cmd_sync_report)
 
     args = ap.parse_args()
     args.fn(args)

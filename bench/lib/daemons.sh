@@ -19,6 +19,8 @@
 #   LANHMANHD_NETWORKS_YAML a file holding lanhmanhd's whole `networks:` section, instead of the
 #                          default one network 127.0.0.0/8 (bench/policy.sh: 100k networks)
 #   LANHMANH_NOTIFY_SOCKET an sd_notify socket someone else listens on (no listener started)
+#   LANHMANHD_LOG_LEVEL    lanhmanhd's log_level (default warning)
+#   NSD_SERVER_CONF        lines added to nsd's server: clause (bench/sync.sh: rrl-ratelimit: 0)
 #   UNBOUND_MODULES        unbound's module-config (default "iterator")
 #   UNBOUND_EXTRA_CONF     a file appended to unbound.conf (an rpz: clause)
 #   UNBOUND_CHECK_CONFIG=0 / LANHMANHD_CHECK_CONFIG=0  skip the config check (it reads the lists)
@@ -59,6 +61,7 @@ nsd_start() {
 		  logfile: "$d/nsd.log"
 		  verbosity: 1
 		  hide-version: yes
+		${NSD_SERVER_CONF:-}
 		remote-control:
 		  control-enable: yes
 		  control-interface: "$d/nsd.ctl"
@@ -82,6 +85,60 @@ nsd_queries() {
 	n=$(nsd-control -c "$NSD_CONF" stats_noreset 2>/dev/null | sed -n 's/^num\.queries=//p')
 	[[ $n =~ ^[0-9]+$ ]] || { bench_warn "nsd-control stats_noreset gave no num.queries"; echo -1; return; }
 	echo "$n"
+}
+
+# ---------------------------------------------------------------------------------------------
+# knotd: a primary of one zone (bench/sync.sh: the authority's RPZ)
+
+# knot_start DIR PORT ZONE ZONE_FILE [NOTIFY_ADDR...]: knotd serving ZONE from ZONE_FILE on
+# 127.0.0.1@PORT, transfers allowed to 127.0.0.0/8, a NOTIFY to each ADDR (HOST@PORT, in that
+# order) at every change; `knotc zone-reload` after the file changed makes an IXFR of the
+# difference (zonefile-load: difference, journal-content: changes), as the test harness's Knot
+# class does. Logs at info to DIR/knotd.log (knotd stamps whole seconds only). One UDP and one
+# TCP worker. Sets KNOT_PID, KNOT_SOCK, KNOT_LOG. Waits (READY_TIMEOUT) until it serves ZONE.
+knot_start() {
+	local d=$1 port=$2 zone=$3 zfile=$4 i ids=()
+	shift 4
+	bench_need knotd "apt-get install knot"
+	bench_need knotc "apt-get install knot"
+	mkdir -p "$d"
+	{
+		printf 'server:\n    rundir: "%s"\n    listen: 127.0.0.1@%s\n' "$d" "$port"
+		printf '    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n'
+		printf 'database:\n    storage: "%s"\n' "$d"
+		printf 'log:\n  - target: stderr\n    any: info\n'
+		if (($#)); then
+			echo "remote:"
+			for ((i = 1; i <= $#; i++)); do
+				printf '  - id: notify%d\n    address: %s\n' "$i" "${!i}"
+				ids+=("notify$i")
+			done
+		fi
+		printf 'acl:\n  - id: secondaries\n    address: 127.0.0.0/8\n    action: transfer\n'
+		printf 'template:\n  - id: default\n    storage: "%s"\n    zonefile-sync: -1\n' "$d"
+		printf '    zonefile-load: difference\n    journal-content: changes\n'
+		printf 'zone:\n  - domain: %s\n    file: "%s"\n    acl: [secondaries]\n' "$zone" "$zfile"
+		if ((${#ids[@]})); then
+			local list
+			list=$(IFS=,; echo "${ids[*]}")
+			printf '    notify: [%s]\n' "${list//,/, }"
+		fi
+	} >"$d/knot.conf"
+	knotc -c "$d/knot.conf" conf-check >/dev/null 2>&1 || bench_die "knotc conf-check rejected $d/knot.conf"
+	KNOT_LOG=$d/knotd.log
+	KNOT_SOCK=$d/knot.sock
+	# shellcheck disable=SC2046
+	bench_spawn knotd "$KNOT_LOG" $(bench_pin "$CPU_LOAD") knotd -c "$d/knot.conf"
+	KNOT_PID=$BENCH_LAST_PID
+	benchlib probe --what knotd --port "$port" --qname "$zone" --qtype SOA --pid "$KNOT_PID" \
+		--timeout "$READY_TIMEOUT" >&2 ||
+		{ tail -n 20 "$KNOT_LOG" >&2; bench_die "knotd did not serve $zone"; }
+	# the control socket comes up after the zones are loaded
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $KNOT_SOCK ]] && break
+		sleep 0.1
+	done
+	[[ -S $KNOT_SOCK ]] || bench_die "knotd made no control socket $KNOT_SOCK"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +242,7 @@ resolver_start_lanhmanh() {
 		  cache_size: 256MiB
 		  state_dir: $d/state
 		  control_socket: $d/control.sock
-		  log_level: warning
+		  log_level: ${LANHMANHD_LOG_LEVEL:-warning}
 	EOF
 	if [[ -n ${LANHMANHD_NETWORKS_YAML:-} ]]; then
 		cat "$LANHMANHD_NETWORKS_YAML" >>"$d/lanhmanh.yaml" || bench_die "cannot read LANHMANHD_NETWORKS_YAML=$LANHMANHD_NETWORKS_YAML"
