@@ -152,6 +152,8 @@ struct rsv_worker {
 	unsigned mow; /**< local minute of the week, for schedules */
 	uint32_t audit_log_second; /**< audit log lines: the second counted, and lines in it */
 	unsigned audit_logged;
+	uint32_t notify_log_second; /**< refused NOTIFYs: the second counted, and lines in it */
+	unsigned notify_logged;
 	struct rsv_udp_batch *batch; /**< UDP queries and answers of one recvmmsg batch */
 	struct cmpl_counters *counters; /**< this worker's slot in server->counters */
 	unsigned pending; /**< requests waiting for an upstream */

@@ -690,8 +690,16 @@ static bool handle_notify(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 			pthread_mutex_unlock(&s->notify_lock);
 			uv_async_send(&s->notify_async);
 		} else {
-			core_log_warn("sync", "NOTIFY for %s refused: %s", p->zone,
-				      why ? why : core_strerror(r));
+			/* At most 10 lines a second per worker: forged NOTIFYs must not flood the
+			 * log. */
+			uint32_t now = core_clock_mono_s();
+			if (now != w->notify_log_second) {
+				w->notify_log_second = now;
+				w->notify_logged = 0;
+			}
+			if (w->notify_logged++ < 10)
+				core_log_warn("sync", "NOTIFY for %s refused: %s", p->zone,
+					      why ? why : core_strerror(r));
 		}
 		size_t out = bl_notify_response(p, pkt, len,
 						r == 0 ? RSV_RCODE_NOERROR : RSV_RCODE_REFUSED,
