@@ -30,6 +30,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -1368,3 +1369,55 @@ def run(namespace, needs=('nsd',)):
                                          time.monotonic() - t_all,
                                          ('; FAILED: ' + ', '.join(failed)) if failed else ''))
     sys.exit(1 if failed else 0)
+
+
+# A stream of queries during a reload or a list update (zero-loss checks).
+
+
+class QueryStream(threading.Thread):
+    """UDP queries one after another from @client over names, until stopped (and at least
+    @minimum); keeps (send time, name, rcode, addresses) and the queries left unanswered."""
+
+    def __init__(self, port, client, names, minimum):
+        super().__init__(daemon=True)
+        self.port, self.client, self.names, self.minimum = port, client, names, minimum
+        self.stop = threading.Event()
+        self.results = []
+        self.lost = []
+        self.error = None
+
+    def run(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((self.client, 0))
+        try:
+            i = 0
+            while not self.stop.is_set() or i < self.minimum:
+                name = self.names[i % len(self.names)]
+                q = dns.message.make_query(name, 'A', use_edns=0)
+                t0 = time.monotonic()
+                s.sendto(q.to_wire(), ('127.0.0.1', self.port))
+                deadline = t0 + 2.0
+                got = None
+                while got is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    r, _, _ = select.select([s], [], [], left)
+                    if not r:
+                        continue
+                    data, _ = s.recvfrom(65535)
+                    m = dns.message.from_wire(data)
+                    if m.id == q.id:
+                        got = m
+                if got is None:
+                    self.lost.append((t0, name))
+                else:
+                    addrs = sorted(rd.to_text() for rrs in got.answer for rd in rrs
+                                   if rrs.rdtype == 1)
+                    self.results.append((t0, name, dns.rcode.to_text(got.rcode()),
+                                         tuple(addrs)))
+                i += 1
+        except Exception as e:  # reported by the test
+            self.error = e
+        finally:
+            s.close()

@@ -10,17 +10,12 @@ nsd's record for the same name."""
 
 import os
 import re
-import select
-import socket
 import subprocess
-import threading
 import time
 
-import dns.message
-import dns.rcode
 
-from harness import (EDE_PROHIBITED, NoAnswer, TestFailure, check, eq, free_port, run, tcp,
-                     udp, wait_until)
+from harness import (EDE_PROHIBITED, NoAnswer, QueryStream, TestFailure, check, eq, free_port,
+                     run, tcp, udp, wait_until)
 
 EDE_BLOCKED = 15
 EDE_CENSORED = 16
@@ -566,55 +561,6 @@ def test_explain(t):
 # -- reload
 
 
-class Stream(threading.Thread):
-    """UDP queries one after another from @client, over a few names, until stopped; keeps
-    (send time, name, answer summary) and counts the queries that got no answer."""
-
-    def __init__(self, port, client, names, minimum):
-        super().__init__(daemon=True)
-        self.port, self.client, self.names, self.minimum = port, client, names, minimum
-        self.stop = threading.Event()
-        self.results = []
-        self.lost = []
-        self.error = None
-
-    def run(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((self.client, 0))
-        try:
-            i = 0
-            while not self.stop.is_set() or i < self.minimum:
-                name = self.names[i % len(self.names)]
-                q = dns.message.make_query(name, 'A', use_edns=0)
-                t0 = time.monotonic()
-                s.sendto(q.to_wire(), ('127.0.0.1', self.port))
-                deadline = t0 + 2.0
-                got = None
-                while got is None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    r, _, _ = select.select([s], [], [], left)
-                    if not r:
-                        continue
-                    data, _ = s.recvfrom(65535)
-                    m = dns.message.from_wire(data)
-                    if m.id == q.id:
-                        got = m
-                if got is None:
-                    self.lost.append((t0, name))
-                else:
-                    addrs = sorted(rd.to_text() for rrs in got.answer for rd in rrs
-                                   if rrs.rdtype == 1)
-                    self.results.append((t0, name, dns.rcode.to_text(got.rcode()),
-                                         tuple(addrs)))
-                i += 1
-        except Exception as e:  # reported by the test
-            self.error = e
-        finally:
-            s.close()
-
-
 def test_reload_group_under_load(t):
     """`unblock: [games]` for tieu_hoc by `lanhmanh reload`: the answer flips, while a stream
     of queries from that network loses none and never sees anything but the two answers."""
@@ -625,8 +571,8 @@ def test_reload_group_under_load(t):
             for n in names:  # warm the cache (through staff: upstream data for every name)
                 ask(d, GIAO_VIEN, n)
             expect_blocked(d, TIEU_HOC, 'www.games.school.test')
-            streams = [Stream(d.port, TIEU_HOC, names, 2000),
-                       Stream(d.port, GIAO_VIEN, names, 500)]
+            streams = [QueryStream(d.port, TIEU_HOC, names, 2000),
+                       QueryStream(d.port, GIAO_VIEN, names, 500)]
             for s in streams:
                 s.start()
             wait_until(lambda: len(streams[0].results) >= 200, 20.0,

@@ -35,9 +35,6 @@ its real address from upstream, a name the national list blocks does not.
 import base64
 import os
 import re
-import select
-import socket
-import threading
 import time
 
 import dns.flags
@@ -46,8 +43,8 @@ import dns.opcode
 import dns.rcode
 import dns.tsig
 
-from harness import (NoAnswer, TestFailure, check, default_config, eq, free_port, run,
-                     send_udp, tcp, udp)
+from harness import (NoAnswer, QueryStream, TestFailure, check, default_config, eq, free_port,
+                     run, send_udp, tcp, udp)
 
 RPZ_ZONE = 'rpz.national.test.'
 EDE_CENSORED = 16
@@ -272,59 +269,6 @@ def send_notify(d, source='127.0.0.1', key=None, zone=RPZ_ZONE):
 
 
 # --------------------------------------------------------------------------------------------
-# a stream of queries during an update
-
-
-class Stream(threading.Thread):
-    """UDP queries one after another from @client over names, until stopped (and at least
-    @minimum); keeps (send time, name, rcode, addresses) and the queries left unanswered."""
-
-    def __init__(self, port, client, names, minimum):
-        super().__init__(daemon=True)
-        self.port, self.client, self.names, self.minimum = port, client, names, minimum
-        self.stop = threading.Event()
-        self.results = []
-        self.lost = []
-        self.error = None
-
-    def run(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((self.client, 0))
-        try:
-            i = 0
-            while not self.stop.is_set() or i < self.minimum:
-                name = self.names[i % len(self.names)]
-                q = dns.message.make_query(name, 'A', use_edns=0)
-                t0 = time.monotonic()
-                s.sendto(q.to_wire(), ('127.0.0.1', self.port))
-                deadline = t0 + 2.0
-                got = None
-                while got is None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    r, _, _ = select.select([s], [], [], left)
-                    if not r:
-                        continue
-                    data, _ = s.recvfrom(65535)
-                    m = dns.message.from_wire(data)
-                    if m.id == q.id:
-                        got = m
-                if got is None:
-                    self.lost.append((t0, name))
-                else:
-                    addrs = sorted(rd.to_text() for rrs in got.answer for rd in rrs
-                                   if rrs.rdtype == 1)
-                    self.results.append((t0, name, dns.rcode.to_text(got.rcode()),
-                                         tuple(addrs)))
-                i += 1
-        except Exception as e:  # reported by the test
-            self.error = e
-        finally:
-            s.close()
-
-
-# --------------------------------------------------------------------------------------------
 # tests
 
 
@@ -360,7 +304,7 @@ def test_notify_ixfr_within_a_second(t):
     expect_pass(d, 'w.example.test')  # now cached: the cache holds upstream answers
     names = ['w.example.test', 'x.example.test', 'y.example.test', 'a.y.example.test',
              'open.example.test']
-    stream = Stream(d.port, '127.0.0.1', names, 500)
+    stream = QueryStream(d.port, '127.0.0.1', names, 500)
     stream.start()
     try:
         poll(lambda: (len(stream.results) >= 100, len(stream.results)), 20.0,
