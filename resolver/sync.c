@@ -906,18 +906,30 @@ static void url_fail(struct job *j, int status, const char *what, const char *er
 	job_done(&j->req, 0);
 }
 
-static void url_sig_done(void *arg, const struct rsv_fetch_result *res)
+/*
+ * End the job when download @res of @what ("the list", "the signature") was cancelled (the
+ * zone dropped, the fetcher closing) or failed. @return true when the job was ended.
+ */
+static bool url_step_ended(struct job *j, const struct rsv_fetch_result *res, const char *what)
 {
-	struct job *j = arg;
 	if (j->z->dropped || res->status == -ECANCELED) {
 		j->r = -ECANCELED;
 		job_done(&j->req, 0);
-		return;
+		return true;
 	}
-	if (res->status != 0) {
-		url_fail(j, res->status, "cannot download the signature", res->error);
+	if (res->status == 0)
+		return false;
+	char step[64];
+	snprintf(step, sizeof(step), "cannot download %s", what);
+	url_fail(j, res->status, step, res->error);
+	return true;
+}
+
+static void url_sig_done(void *arg, const struct rsv_fetch_result *res)
+{
+	struct job *j = arg;
+	if (url_step_ended(j, res, "the signature"))
 		return;
-	}
 	if (uv_queue_work(j->z->s->loop, &j->req, url_job_work, job_done) != 0)
 		url_fail(j, -ENOMEM, "cannot verify the list", "no worker thread");
 }
@@ -926,15 +938,8 @@ static void url_list_done(void *arg, const struct rsv_fetch_result *res)
 {
 	struct job *j = arg;
 	struct zone *z = j->z;
-	if (z->dropped || res->status == -ECANCELED) {
-		j->r = -ECANCELED;
-		job_done(&j->req, 0);
+	if (url_step_ended(j, res, "the list"))
 		return;
-	}
-	if (res->status != 0) {
-		url_fail(j, res->status, "cannot download the list", res->error);
-		return;
-	}
 	if (res->not_modified) {
 		j->res.kind = BL_XFR_UP_TO_DATE;
 		job_done(&j->req, 0);
