@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
+
 enum cmpl_counter {
 	CMPL_QUERIES, /**< client queries parsed (UDP + TCP) */
 	CMPL_QUERIES_TCP, /**< of which over TCP */
@@ -32,9 +34,15 @@ enum cmpl_counter {
 	CMPL_COUNTER_COUNT
 };
 
+/** Index of blocks that no category explains (deny overrides) in blocked_by_category. */
+#define CMPL_CATEGORY_NONE CFG_MAX_CATEGORIES
+
 /** One worker's counters, alone on its cache lines. */
 struct cmpl_counters {
 	_Atomic uint64_t v[CMPL_COUNTER_COUNT];
+	/** Blocked answers by the first category of the entry that blocked (the category bits
+	 * of the lists in force, config/config.h), CMPL_CATEGORY_NONE for deny overrides. */
+	_Atomic uint64_t blocked_by_category[CFG_MAX_CATEGORIES + 1];
 } __attribute__((aligned(64)));
 
 /** Bump counter @k of @c. Only the owning worker may call this. */
@@ -42,6 +50,14 @@ static inline void cmpl_count(struct cmpl_counters *c, enum cmpl_counter k)
 {
 	uint64_t v = atomic_load_explicit(&c->v[k], memory_order_relaxed);
 	atomic_store_explicit(&c->v[k], v + 1, memory_order_relaxed);
+}
+
+/** Count a blocked answer under the first bit of @categories (0: CMPL_CATEGORY_NONE). */
+static inline void cmpl_count_blocked_category(struct cmpl_counters *c, uint32_t categories)
+{
+	unsigned i = categories ? (unsigned)__builtin_ctz(categories) : CMPL_CATEGORY_NONE;
+	uint64_t v = atomic_load_explicit(&c->blocked_by_category[i], memory_order_relaxed);
+	atomic_store_explicit(&c->blocked_by_category[i], v + 1, memory_order_relaxed);
 }
 
 /** Sum @n workers' counters into @out (any thread). */

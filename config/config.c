@@ -27,13 +27,10 @@ enum {
 	TOP_COUNT,
 };
 
-#define LATER \
-	"is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists, groups)"
-
 static const struct cfg_key top_keys[TOP_COUNT] = {
 	[TOP_SERVER] = {"server", NULL},     [TOP_NETWORKS] = {"networks", NULL},
 	[TOP_SINKHOLE] = {"sinkhole", NULL}, [TOP_LISTS] = {"lists", NULL},
-	[TOP_GROUPS] = {"groups", NULL},     [TOP_COMPLIANCE] = {"compliance", LATER},
+	[TOP_GROUPS] = {"groups", NULL},     [TOP_COMPLIANCE] = {"compliance", NULL},
 };
 
 static void free_network(struct cfg_network *n)
@@ -73,6 +70,13 @@ struct cfg_root *cfg_free(struct cfg_root *cfg)
 	for (size_t i = 0; cfg->networks && i < cfg->n_networks; i++)
 		free_network(&cfg->networks[i]);
 	core_free(cfg->networks);
+	core_free(cfg->compliance.reporter_id);
+	core_free(cfg->compliance.store);
+	core_free(cfg->compliance.authority_url);
+	core_free(cfg->compliance.authority_key_file);
+	core_free(cfg->compliance.authority_ca_file);
+	core_free(cfg->compliance.dnstap_socket);
+	core_free(cfg->compliance.metrics);
 	core_free(cfg->sinkhole.block_page_listen);
 	core_free(cfg->sinkhole.block_page_contact);
 	for (size_t i = 0; cfg->lists && i < cfg->n_lists; i++) {
@@ -202,6 +206,7 @@ static void load_top(struct cfg_ctx *ctx, yaml_node_t *top)
 	cfg_groups_load(ctx, kv[TOP_GROUPS].key, kv[TOP_GROUPS].value);
 	if (!ctx->oom)
 		cfg_networks_check_groups(ctx);
+	cfg_compliance_load(ctx, kv[TOP_COMPLIANCE].key, kv[TOP_COMPLIANCE].value);
 }
 
 /* A second document ("---") would be silently ignored; refuse it. */

@@ -228,6 +228,33 @@ enum cfg_category {
 };
 
 /** A whole configuration file. Immutable once loaded. */
+/** How the local blocked-query log names clients (`compliance.client_ids`). */
+enum cfg_client_ids {
+	CFG_CLIENT_IDS_NONE,	     /**< not at all */
+	CFG_CLIENT_IDS_PSEUDONYMOUS, /**< a keyed hash with a salt that changes every day (default) */
+	CFG_CLIENT_IDS_FULL,	     /**< the address (local log only; never exported) */
+};
+
+/** `compliance:` — statistics, the local store, export to the authority, metrics, dnstap. */
+struct cfg_compliance {
+	bool enabled; /**< the section is present: count, store, report */
+	char *reporter_id; /**< who reports ("79-TH-0001"); required with an authority */
+	uint32_t interval_s; /**< interval, default 300 s */
+	char *store; /**< store, default state_dir/stats.sqlite */
+	uint32_t retention_days; /**< retention_days, default 90 */
+	uint32_t k_threshold; /**< k_threshold, default 5; 1: nothing folded */
+	uint32_t top_domains; /**< top_domains per network and interval, default 10 */
+	enum cfg_client_ids client_ids; /**< client_ids, default pseudonymous */
+	bool query_log; /**< query_log: the local log of blocked queries, default off */
+	char *authority_url; /**< authority.url (https://), NULL: nothing is exported */
+	char *authority_key_file; /**< authority.key_file: the reporter's Ed25519 key */
+	char *authority_ca_file; /**< authority.ca_file, NULL: the system's CAs */
+	uint64_t spool_limit_bytes; /**< authority.spool_limit, default 256 MiB */
+	char *dnstap_socket; /**< dnstap.socket, NULL: no dnstap */
+	bool dnstap_queries, dnstap_responses; /**< dnstap.queries / .responses, default true */
+	struct cfg_addr *metrics; /**< metrics: the /metrics listener, NULL: none */
+};
+
 struct cfg_root {
 	char *path; /**< file it came from */
 	struct cfg_server server;
@@ -242,6 +269,7 @@ struct cfg_root {
 	 * violence, drugs, games, social, proxy_vpn_doh, malware), then site-defined ones in order
 	 * of first use; NULL for unused bits. Owned. */
 	char *categories[CFG_MAX_CATEGORIES];
+	struct cfg_compliance compliance;
 };
 
 /** One problem found while loading. */

@@ -192,6 +192,8 @@ void cfg_lists_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
 
 /** Load `groups:` (@node NULL when absent: no groups) into ctx->root; after the lists. */
 void cfg_groups_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
+/** Load `compliance:` (@node NULL when absent: off) into ctx->root; after `server:`. */
+void cfg_compliance_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node);
 /** Check that each network's group is a group of ctx->root or a preset; after the groups. */
 void cfg_networks_check_groups(struct cfg_ctx *ctx);
 

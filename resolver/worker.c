@@ -470,6 +470,15 @@ bool rsv_worker_check_answer(const struct rsv_policy_ctx *ctx, const uint8_t *ms
 	return false;
 }
 
+/* Count a blocked answer (the query name or a name of its answer). */
+static void count_block(struct rsv_worker *w, const struct pol_verdict *v)
+{
+	cmpl_count(w->counters, CMPL_BLOCKED);
+	if (v->d.reason == CFG_REASON_NATIONAL)
+		cmpl_count(w->counters, CMPL_BLOCKED_NATIONAL);
+	cmpl_count_blocked_category(w->counters, v->d.categories);
+}
+
 /* The EXTRA-TEXT of a blocked answer: what decided, in a few words. */
 static void block_text(const struct rsv_lists *lists, const struct pol_verdict *v,
 		       bool via_target, char *out, size_t size)
@@ -500,9 +509,7 @@ void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *r
 			       struct rsv_client *client, const struct pol_verdict *v,
 			       bool via_target)
 {
-	cmpl_count(w->counters, CMPL_BLOCKED);
-	if (v->d.reason == CFG_REASON_NATIONAL)
-		cmpl_count(w->counters, CMPL_BLOCKED_NATIONAL);
+	count_block(w, v);
 	if (v->d.kind == POL_DECISION_DROP) {
 		rsv_worker_client_release(w, client);
 		return;
@@ -801,9 +808,7 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 			/* An RPZ CNAME rewrite: the client gets the target's records too. */
 			target_len = local_cname(v->set, v->d.match.entry, q.qtype, target);
 			if (target_len) {
-				cmpl_count(w->counters, CMPL_BLOCKED);
-				if (v->d.reason == CFG_REASON_NATIONAL)
-					cmpl_count(w->counters, CMPL_BLOCKED_NATIONAL);
+				count_block(w, v);
 				chain.q = q;
 				chain.ede = rsv_synth_ede(v->d.reason);
 				block_text(ctx.lists, v, false, chain.ede_text, sizeof(chain.ede_text));

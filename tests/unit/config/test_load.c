@@ -239,21 +239,46 @@ static void test_unknown_keys(void **state)
 		"test.yaml:3:3: error: server: unknown key 'listn' (did you mean 'listen'?); expected one of: listen, workers, mode, forwarders, root_hints, dnssec, cache_size, state_dir, control_socket, log_level, timezone, tcp_idle_timeout, tcp_max_connections, upstream_timeout, serve_stale, cache_max_ttl, edns_buffer_size\n");
 	expect_diags(
 		FORWARD ONE_NETWORK "severs: {}\n",
-		"test.yaml:5:1: error: unknown key 'severs' (did you mean 'server'?); expected one of: server, networks, sinkhole, lists, groups\n");
+		"test.yaml:5:1: error: unknown key 'severs' (did you mean 'server'?); expected one of: server, networks, sinkhole, lists, groups, compliance\n");
 	expect_diags(
 		FORWARD ONE_NETWORK "upstream: {}\n",
-		"test.yaml:5:1: error: unknown key 'upstream'; expected one of: server, networks, sinkhole, lists, groups\n");
+		"test.yaml:5:1: error: unknown key 'upstream'; expected one of: server, networks, sinkhole, lists, groups, compliance\n");
 	expect_diags(
 		FORWARD "networks:\n  - { name: LAN, cidr: 10.0.0.0/8, grup: thcs }\n",
 		"test.yaml:4:36: error: networks[0]: unknown key 'grup' (did you mean 'group'?); expected one of: name, id, cidr, group, allow, deny, mmdb, group_field, id_field, province_field\n");
 }
 
-static void test_later_keys(void **state)
+static void test_compliance(void **state)
 {
-	expect_diags(
-		FORWARD ONE_NETWORK "sinkhole:\n  ipv4: 10.10.10.10\ngroups: {}\nlists: []\n"
-				    "compliance:\n  interval: 5m\n",
-		"test.yaml:9:1: error: 'compliance' is not supported by this version yet; remove it (this version understands: server, networks, sinkhole, lists, groups)\n");
+	struct loaded l;
+	load(&l, FORWARD ONE_NETWORK
+	     "compliance:\n  reporter_id: 79-TH-0001\n  interval: 1m\n  k_threshold: 3\n"
+	     "  client_ids: none\n  query_log: true\n  metrics: 127.0.0.1\n"
+	     "  authority: { url: \"https://stats.example.vn/v1/reports\", key_file: /etc/k, spool_limit: 8MiB }\n");
+	assert_int_equal(l.rc, 0);
+	const struct cfg_compliance *c = &l.cfg->compliance;
+	assert_true(c->enabled);
+	assert_string_equal(c->reporter_id, "79-TH-0001");
+	assert_int_equal(c->interval_s, 60);
+	assert_int_equal(c->k_threshold, 3);
+	assert_int_equal(c->retention_days, 90);
+	assert_int_equal(c->client_ids, CFG_CLIENT_IDS_NONE);
+	assert_true(c->query_log);
+	assert_string_equal(c->metrics->text, "127.0.0.1:9153");
+	assert_string_equal(c->authority_key_file, "/etc/k");
+	assert_int_equal(c->spool_limit_bytes, 8u << 20);
+	assert_null(c->store);
+	unload(&l);
+	expect_diags(FORWARD ONE_NETWORK "compliance:\n  client_ids: hashed\n  interval: 1s\n",
+		     "test.yaml:6:15: error: compliance.client_ids: 'hashed' is not a way to name clients; expected one of: none, pseudonymous, full\n"
+		     "test.yaml:7:13: error: compliance.interval: '1s' is out of range; expected a duration from 10s to 1d\n");
+	expect_diags(FORWARD ONE_NETWORK
+		     "compliance:\n  authority: { url: \"http://x.vn/r\" }\n",
+		     "test.yaml:6:3: error: compliance.authority: 'key_file' is missing; batches are signed with the reporter's key (make one with 'lanhmanh keygen FILE')\n"
+		     "test.yaml:6:21: error: compliance.authority.url: 'http://x.vn/r' is not an https:// URL; statistics go to the authority over HTTPS only\n");
+	expect_diags(FORWARD ONE_NETWORK
+		     "compliance:\n  authority: { url: \"https://x.vn/r\", key_file: /k }\n",
+		     "test.yaml:6:3: error: compliance: batches for the authority carry a 'reporter_id'; add one (the id the authority gave this deployment, such as \"79-TH-0001\")\n");
 }
 
 static void test_zone_transfer_lists(void **state)
@@ -642,7 +667,7 @@ static void test_long_values_are_cut(void **state)
 	snprintf(yaml, sizeof(yaml), FORWARD ONE_NETWORK "%s: 1\n", word);
 	snprintf(
 		expected, sizeof(expected),
-		"test.yaml:5:1: error: unknown key '%.96s...'; expected one of: server, networks, sinkhole, lists, groups\n",
+		"test.yaml:5:1: error: unknown key '%.96s...'; expected one of: server, networks, sinkhole, lists, groups, compliance\n",
 		word);
 	expect_diags(yaml, expected);
 	/* control characters in a value are shown escaped */
@@ -776,7 +801,7 @@ int main(void)
 		cmocka_unit_test(test_null_values_mean_default),
 		cmocka_unit_test(test_scalar_forms),
 		cmocka_unit_test(test_unknown_keys),
-		cmocka_unit_test(test_later_keys),
+		cmocka_unit_test(test_compliance),
 		cmocka_unit_test(test_zone_transfer_lists),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_wrong_types),
