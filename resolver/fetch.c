@@ -50,9 +50,10 @@ struct xfer {
 	struct xfer *prev, *next; /* in f->xfers (running) or f->failed (waiting for delivery) */
 	CURL *easy;
 	struct curl_slist *headers;
-	int fd;		 /* out_path, -1 when not open */
-	char *shown_url; /* the URL for messages, credentials hidden */
-	char *out_path;
+	int fd;				    /* out_path, -1 when not open */
+	char *shown_url;		    /* the URL for messages, credentials hidden */
+	char *out_path;			    /* NULL: the body is counted and dropped */
+	const char *method;		    /* "GET" or "POST", for messages */
 	char *req_etag, *req_last_modified; /* copied into a 304's result when it lacks them */
 	uint64_t max_bytes;
 	bool too_big;  /* the write callback refused the body */
@@ -179,8 +180,9 @@ static void deliver(struct xfer *x)
 	if (x->fd >= 0) {
 		if (close(x->fd) != 0 && x->res.status == 0) {
 			x->res.status = -errno;
-			snprintf(x->res.error, sizeof(x->res.error), "GET '%s': writing '%s': %s",
-				 x->shown_url, x->out_path, core_strerror(x->res.status));
+			snprintf(x->res.error, sizeof(x->res.error), "%s '%s': writing '%s': %s",
+				 x->method, x->shown_url, x->out_path,
+				 core_strerror(x->res.status));
 		}
 		x->fd = -1;
 	}
@@ -240,7 +242,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *arg)
 		x->too_big = true;
 		return 0; /* anything but @len aborts with CURLE_WRITE_ERROR */
 	}
-	for (size_t done = 0; done < len;) {
+	for (size_t done = 0; x->fd >= 0 && done < len;) {
 		ssize_t w = write(x->fd, data + done, len - done);
 		if (w < 0) {
 			if (errno == EINTR)
@@ -335,18 +337,18 @@ static void conclude(struct xfer *x, CURLcode cc)
 		r->status = map_curl_error(x, cc, &what);
 		const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
 		if (cc == CURLE_HTTP_RETURNED_ERROR)
-			snprintf(r->error, sizeof(r->error), "GET '%s': HTTP status %ld",
+			snprintf(r->error, sizeof(r->error), "%s '%s': HTTP status %ld", x->method,
 				 x->shown_url, r->http_code);
 		else if (cc == CURLE_WRITE_ERROR && !x->too_big)
-			snprintf(r->error, sizeof(r->error), "GET '%s': writing '%s': %s",
+			snprintf(r->error, sizeof(r->error), "%s '%s': writing '%s': %s", x->method,
 				 x->shown_url, x->out_path, core_strerror(r->status));
 		else if (r->status == CORE_ELIMIT)
 			snprintf(r->error, sizeof(r->error),
-				 "GET '%s': body larger than max_bytes (%llu bytes), aborted",
-				 x->shown_url, (unsigned long long)x->max_bytes);
+				 "%s '%s': body larger than max_bytes (%llu bytes), aborted",
+				 x->method, x->shown_url, (unsigned long long)x->max_bytes);
 		else
-			snprintf(r->error, sizeof(r->error), "GET '%s': %s: %s", x->shown_url, what,
-				 detail);
+			snprintf(r->error, sizeof(r->error), "%s '%s': %s: %s", x->method,
+				 x->shown_url, what, detail);
 		return;
 	}
 	if (r->http_code == 304) {
@@ -365,8 +367,8 @@ static void conclude(struct xfer *x, CURLcode cc)
 	}
 	/* A 3xx without a Location, or anything else we did not ask for. */
 	r->status = CORE_EUPSTREAM;
-	snprintf(r->error, sizeof(r->error), "GET '%s': unexpected HTTP status %ld", x->shown_url,
-		 r->http_code);
+	snprintf(r->error, sizeof(r->error), "%s '%s': unexpected HTTP status %ld", x->method,
+		 x->shown_url, r->http_code);
 }
 
 /* Deliver every finished transfer; stop if a callback closed the fetcher (multi is gone). */
@@ -535,8 +537,8 @@ void rsv_fetcher_close(struct rsv_fetcher *f)
 		curl_multi_remove_handle(f->multi, x->easy);
 		x->res.status = -ECANCELED;
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->res.http_code);
-		snprintf(x->res.error, sizeof(x->res.error), "GET '%s': cancelled (shutting down)",
-			 x->shown_url);
+		snprintf(x->res.error, sizeof(x->res.error), "%s '%s': cancelled (shutting down)",
+			 x->method, x->shown_url);
 		deliver(x);
 	}
 	while ((x = f->failed)) {
@@ -589,7 +591,7 @@ static void fail_later(struct xfer *x, int status, const char *fmt, ...)
 {
 	struct rsv_fetcher *f = x->f;
 	x->res.status = status;
-	int n = snprintf(x->res.error, sizeof(x->res.error), "GET '%s': ", x->shown_url);
+	int n = snprintf(x->res.error, sizeof(x->res.error), "%s '%s': ", x->method, x->shown_url);
 	if (n > 0 && (size_t)n < sizeof(x->res.error)) {
 		va_list ap;
 		va_start(ap, fmt);
@@ -638,8 +640,15 @@ static CURLcode setup_easy(struct xfer *x, const struct rsv_fetch_request *req)
 	SET(CURLOPT_URL, req->url);
 	SET(CURLOPT_PROTOCOLS_STR, "https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	SET(CURLOPT_FOLLOWLOCATION, 1L);
-	SET(CURLOPT_MAXREDIRS, (long)RSV_FETCH_MAX_REDIRECTS);
+	if (req->post_body) {
+		/* a POST is not replayed to another address: a redirect is an error */
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->post_len);
+		SET(CURLOPT_COPYPOSTFIELDS, (const char *)req->post_body);
+		SET(CURLOPT_FOLLOWLOCATION, 0L);
+	} else {
+		SET(CURLOPT_FOLLOWLOCATION, 1L);
+		SET(CURLOPT_MAXREDIRS, (long)RSV_FETCH_MAX_REDIRECTS);
+	}
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file && req->ca_file[0]) {
@@ -668,7 +677,8 @@ static CURLcode setup_easy(struct xfer *x, const struct rsv_fetch_request *req)
 int rsv_fetch_start(struct rsv_fetcher *f, const struct rsv_fetch_request *req,
 		    rsv_fetch_done_fn done, void *arg)
 {
-	if (!f || !req || !req->url || !req->out_path || !done || f->closing)
+	if (!f || !req || !req->url || (!req->out_path && !req->post_body) || !done || f->closing ||
+	    req->n_headers > RSV_FETCH_MAX_HEADERS)
 		return -EINVAL;
 	struct xfer *x = core_calloc(1, sizeof(*x));
 	if (!x)
@@ -679,8 +689,9 @@ int rsv_fetch_start(struct rsv_fetcher *f, const struct rsv_fetch_request *req,
 	x->arg = arg;
 	x->max_bytes = req->max_bytes ? req->max_bytes : RSV_FETCH_DEFAULT_MAX_BYTES;
 	x->shown_url = shown_url(req->url);
-	x->out_path = core_strdup(req->out_path);
-	if (!x->shown_url || !x->out_path)
+	x->method = req->post_body ? "POST" : "GET";
+	x->out_path = req->out_path ? core_strdup(req->out_path) : NULL;
+	if (!x->shown_url || (req->out_path && !x->out_path))
 		goto out_nomem;
 	const char *etag = req->etag && req->etag[0] ? req->etag : NULL;
 	const char *lm = req->last_modified && req->last_modified[0] ? req->last_modified : NULL;
@@ -703,9 +714,21 @@ int rsv_fetch_start(struct rsv_fetcher *f, const struct rsv_fetch_request *req,
 	if ((etag && add_header(x, "If-None-Match", etag) < 0) ||
 	    (lm && add_header(x, "If-Modified-Since", lm) < 0))
 		goto out_nomem;
+	for (size_t i = 0; i < req->n_headers; i++) {
+		if (!header_safe(req->headers[i]) || !strchr(req->headers[i], ':')) {
+			fail_later(x, -EINVAL, "header %zu is not a 'Name: value' line", i);
+			return 0;
+		}
+		struct curl_slist *l = curl_slist_append(x->headers, req->headers[i]);
+		if (!l)
+			goto out_nomem;
+		x->headers = l;
+	}
 
-	x->fd = open(req->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
-	if (x->fd < 0) {
+	if (req->out_path)
+		x->fd = open(req->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
+			     0666);
+	if (req->out_path && x->fd < 0) {
 		int err = -errno;
 		fail_later(x, err, "cannot create '%s': %s", x->out_path, core_strerror(err));
 		return 0;

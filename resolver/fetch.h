@@ -30,6 +30,8 @@
 #define RSV_FETCH_DEFAULT_MAX_BYTES (512ull << 20)
 #define RSV_FETCH_DEFAULT_CONNECT_TIMEOUT_MS 10000u
 #define RSV_FETCH_DEFAULT_TOTAL_TIMEOUT_MS 600000u
+/** Extra header lines of one request at most. */
+#define RSV_FETCH_MAX_HEADERS 8
 /** Redirects followed at most (https:// only). */
 #define RSV_FETCH_MAX_REDIRECTS 5
 
@@ -47,6 +49,12 @@ struct rsv_fetch_request {
 	 * nothing (empty or partial), and it is left in place for the caller to remove.
 	 */
 	const char *out_path;
+	/** Non-NULL: POST these @post_len bytes instead of a GET (no redirect is followed);
+	 * @out_path may then be NULL to drop the answer's body. */
+	const void *post_body;
+	size_t post_len;
+	const char *const *headers;  /**< extra "Name: value" lines, such as Content-Type */
+	size_t n_headers;	     /**< at most RSV_FETCH_MAX_HEADERS */
 	uint64_t max_bytes;	     /**< body bound in bytes (CORE_ELIMIT); 0: 512 MiB */
 	uint32_t connect_timeout_ms; /**< TCP+TLS connect bound; 0: 10 s */
 	uint32_t total_timeout_ms;   /**< whole transfer bound, redirects included; 0: 10 min */
