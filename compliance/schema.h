@@ -21,6 +21,7 @@
 	"  queries INTEGER NOT NULL, blocked INTEGER NOT NULL,\n"                                   \
 	"  national_version TEXT, national_applied INTEGER,\n"                                      \
 	"  spooled INTEGER NOT NULL DEFAULT 0);\n"                                                  \
+	/* spooled: 0 waits for room in the outbox, 1 its batch was made, 2 not for export */     \
 	"CREATE INDEX IF NOT EXISTS intervals_day ON intervals(day);\n"                             \
 	/* queries and blocks per network and group (network_id '' : clients in no network) */    \
 	"CREATE TABLE IF NOT EXISTS totals (\n"                                                     \
