@@ -28,15 +28,26 @@ enum {
 };
 
 static const struct cfg_key compliance_keys[C_COUNT] = {
-	[C_REPORTER_ID] = {"reporter_id", NULL},   [C_INTERVAL] = {"interval", NULL},
-	[C_STORE] = {"store", NULL},		   [C_RETENTION_DAYS] = {"retention_days", NULL},
-	[C_K_THRESHOLD] = {"k_threshold", NULL},   [C_TOP_DOMAINS] = {"top_domains", NULL},
-	[C_CLIENT_IDS] = {"client_ids", NULL},	   [C_QUERY_LOG] = {"query_log", NULL},
-	[C_AUTHORITY] = {"authority", NULL},	   [C_DNSTAP] = {"dnstap", NULL},
+	[C_REPORTER_ID] = {"reporter_id", NULL},
+	[C_INTERVAL] = {"interval", NULL},
+	[C_STORE] = {"store", NULL},
+	[C_RETENTION_DAYS] = {"retention_days", NULL},
+	[C_K_THRESHOLD] = {"k_threshold", NULL},
+	[C_TOP_DOMAINS] = {"top_domains", NULL},
+	[C_CLIENT_IDS] = {"client_ids", NULL},
+	[C_QUERY_LOG] = {"query_log", NULL},
+	[C_AUTHORITY] = {"authority", NULL},
+	[C_DNSTAP] = {"dnstap", NULL},
 	[C_METRICS] = {"metrics", NULL},
 };
 
-enum { A_URL, A_KEY_FILE, A_CA_FILE, A_SPOOL_LIMIT, A_COUNT };
+enum {
+	A_URL,
+	A_KEY_FILE,
+	A_CA_FILE,
+	A_SPOOL_LIMIT,
+	A_COUNT
+};
 
 static const struct cfg_key authority_keys[A_COUNT] = {
 	[A_URL] = {"url", NULL},
@@ -45,7 +56,12 @@ static const struct cfg_key authority_keys[A_COUNT] = {
 	[A_SPOOL_LIMIT] = {"spool_limit", NULL},
 };
 
-enum { D_SOCKET, D_QUERIES, D_RESPONSES, D_COUNT };
+enum {
+	D_SOCKET,
+	D_QUERIES,
+	D_RESPONSES,
+	D_COUNT
+};
 
 static const struct cfg_key dnstap_keys[D_COUNT] = {
 	[D_SOCKET] = {"socket", NULL},
@@ -75,9 +91,10 @@ static void load_reporter_id(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_
 	len = strlen(s);
 	if (len == 0 || len > REPORTER_ID_MAX ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len) {
-		cfg_error(ctx, node,
-			  "'%s' is not a reporter id; expected 1-%d letters, digits, '.', '_' or '-', such as \"79-TH-0001\"",
-			  cfg_quote(s, q, sizeof(q)), REPORTER_ID_MAX);
+		cfg_error(
+			ctx, node,
+			"'%s' is not a reporter id; expected 1-%d letters, digits, '.', '_' or '-', such as \"79-TH-0001\"",
+			cfg_quote(s, q, sizeof(q)), REPORTER_ID_MAX);
 		return;
 	}
 	if (!(c->reporter_id = core_strdup(s)))
@@ -111,9 +128,10 @@ static void load_url(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_complian
 		return;
 	if (strncmp(s, "https://", 8) != 0 || strlen(s) <= 8 || strlen(s) > 2000 ||
 	    strpbrk(s, " \t\r\n")) {
-		cfg_error(ctx, node,
-			  "'%s' is not an https:// URL; statistics go to the authority over HTTPS only",
-			  cfg_quote(s, q, sizeof(q)));
+		cfg_error(
+			ctx, node,
+			"'%s' is not an https:// URL; statistics go to the authority over HTTPS only",
+			cfg_quote(s, q, sizeof(q)));
 		return;
 	}
 	if (!(c->authority_url = core_strdup(s)))
@@ -146,15 +164,17 @@ static void load_authority(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *n
 			 authority_keys, A_COUNT, kv))
 		return;
 	if (!kv[A_URL].value || cfg_node_is_null(kv[A_URL].value)) {
-		cfg_error(ctx, key, "'url' is missing; where do the statistics go? (an https:// URL)");
+		cfg_error(ctx, key,
+			  "'url' is missing; where do the statistics go? (an https:// URL)");
 		return;
 	}
 	mark = cfg_path_push_key(ctx, "url");
 	load_url(ctx, kv[A_URL].value, c);
 	cfg_path_pop(ctx, mark);
 	if (!kv[A_KEY_FILE].value || cfg_node_is_null(kv[A_KEY_FILE].value)) {
-		cfg_error(ctx, key,
-			  "'key_file' is missing; batches are signed with the reporter's key (make one with 'lanhmanh keygen FILE')");
+		cfg_error(
+			ctx, key,
+			"'key_file' is missing; batches are signed with the reporter's key (make one with 'lanhmanh keygen FILE')");
 	} else {
 		mark = cfg_path_push_key(ctx, "key_file");
 		cfg_load_path(ctx, kv[A_KEY_FILE].value, "/etc/lanhmanh/report.key", 0,
@@ -183,8 +203,9 @@ static void load_dnstap(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node
 	if (!cfg_map_get(ctx, node, "a mapping with 'socket'", dnstap_keys, D_COUNT, kv))
 		return;
 	if (!kv[D_SOCKET].value || cfg_node_is_null(kv[D_SOCKET].value)) {
-		cfg_error(ctx, key,
-			  "'socket' is missing; expected the path of the collector's Unix socket, such as /run/lanhmanh/dnstap.sock");
+		cfg_error(
+			ctx, key,
+			"'socket' is missing; expected the path of the collector's Unix socket, such as /run/lanhmanh/dnstap.sock");
 		return;
 	}
 	mark = cfg_path_push_key(ctx, "socket");
@@ -295,8 +316,9 @@ void cfg_compliance_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *nod
 		cfg_path_pop(ctx, mark);
 	}
 	if (c->authority_url && !c->reporter_id && kv[C_AUTHORITY].key)
-		cfg_error(ctx, kv[C_AUTHORITY].key,
-			  "batches for the authority carry a 'reporter_id'; add one (the id the authority gave this deployment, such as \"79-TH-0001\")");
+		cfg_error(
+			ctx, kv[C_AUTHORITY].key,
+			"batches for the authority carry a 'reporter_id'; add one (the id the authority gave this deployment, such as \"79-TH-0001\")");
 out:
 	cfg_path_pop(ctx, base);
 	(void)key;

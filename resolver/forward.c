@@ -307,7 +307,7 @@ static void answer_client(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	}
 	struct pol_verdict v;
 	if (rsv_worker_check_answer(&ctx, msg, len, &v)) {
-		rsv_worker_answer_blocked(w, rs, ctx.lists, asked, client, &v, true);
+		rsv_worker_answer_blocked(w, rs, &ctx, asked, client, &v, true);
 		return;
 	}
 	if (chain) {

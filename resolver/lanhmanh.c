@@ -2,7 +2,8 @@
 /*
  * lanhmanh: the operator's command. Sends one command over the daemon's control socket
  * (resolver/control.h) and prints the answer. Exit status: 0 ok, 1 the daemon reported an
- * error, 2 usage, 3 the daemon could not be reached.
+ * error, 2 usage, 3 the daemon could not be reached. `report` is the exception: it reads the
+ * statistics store itself (compliance/report.h) and needs no daemon.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,9 +14,31 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "compliance/batch.h"
+#include "compliance/report.h"
 #include "config.h"
 #include "config/config.h"
 #include "resolver/control.h"
+
+/* `lanhmanh keygen FILE`: a new Ed25519 key for signing the statistics batches. */
+static int keygen(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: lanhmanh keygen FILE\n");
+		return 2;
+	}
+	char pub[64];
+	int r = cmpl_key_generate(argv[1], pub, sizeof(pub));
+	if (r != 0) {
+		fprintf(stderr, "lanhmanh: cannot make the key '%s': %s%s\n", argv[1], strerror(-r),
+			r == -EEXIST ? " (a key is never overwritten; remove the file first)" : "");
+		return 1;
+	}
+	printf("key written to %s (mode 0600)\n"
+	       "public key, to give to the authority with your reporter_id:\n%s\n",
+	       argv[1], pub);
+	return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -39,6 +62,14 @@ static void usage(FILE *f)
 		   "  unblock-requests\n"
 		   "                what users asked to unblock from the block page\n"
 		   "  flush [NAME]  empty the cache, or only NAME and the names below it\n"
+		   "  stats flush   close the statistics interval now, store it, send it now\n"
+		   "  keygen FILE   make the reporter's signing key (compliance.authority.key_file)\n"
+		   "                and print its public key for the authority (no daemon needed)\n"
+		   "  report [--store FILE] [--from DAY] [--to DAY] [--network ID]\n"
+		   "         [--format text|csv|html] [-o FILE]\n"
+		   "                statistics per day, network and category, and the national\n"
+		   "                list's versions, from the local store (no daemon needed;\n"
+		   "                `lanhmanh report --help`)\n"
 		   "\n"
 		   "  -s, --socket SOCKET  the daemon's control socket\n"
 		   "  -c, --config FILE    take the socket from this configuration\n"
@@ -91,6 +122,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* report reads the statistics store itself and takes its own options. */
+	if (optind < argc && strcmp(argv[optind], "report") == 0)
+		return cmpl_report_main(argc - optind, argv + optind, config);
+	if (optind < argc && strcmp(argv[optind], "keygen") == 0)
+		return keygen(argc - optind, argv + optind);
 	if (optind >= argc || argc - optind > 3) {
 		usage(stderr);
 		return 2;

@@ -60,6 +60,7 @@ struct rsv_lists {
 	size_t n_status;
 	bool from_snapshot; /**< the whole set is the snapshot of a previous run */
 	int64_t built_at; /**< wall clock seconds */
+	uint64_t generation; /**< set when published: +1 per publication (statistics) */
 	uint64_t build_ms; /**< how long reading and compiling took */
 };
 

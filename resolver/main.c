@@ -10,6 +10,7 @@
 #include <uv.h>
 #include <yaml.h>
 
+#include "compliance/dnstap.h"
 #include "config.h"
 #include "config/config.h"
 #include "core/error.h"
@@ -89,6 +90,14 @@ int main(int argc, char **argv)
 	if (r != 0) {
 		fprintf(stderr, "lanhmanhd: '%s' is not a valid configuration (%s)\n", path,
 			core_strerror(r));
+		return 1;
+	}
+	/* A file that asks for dnstap must not load into a daemon that cannot write it. */
+	if (cfg->compliance.dnstap_socket && !cmpl_dnstap_is_available()) {
+		fprintf(stderr,
+			"lanhmanhd: '%s' sets compliance.dnstap, but this lanhmanhd was built without dnstap (meson -Ddnstap=enabled, with libfstrm and libprotobuf-c); remove compliance.dnstap or use a build with dnstap\n",
+			path);
+		cfg_free(cfg);
 		return 1;
 	}
 	if (check_only) {

@@ -18,6 +18,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "compliance/dnstap.h"
 #include "config.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -28,10 +29,12 @@
 #include "resolver/blockpage.h"
 #include "resolver/cache.h"
 #include "resolver/control.h"
+#include "resolver/stats.h"
 #include "resolver/synth.h"
 #include "resolver/sync.h"
 #include "resolver/forward.h"
 #include "resolver/lists.h"
+#include "resolver/metrics.h"
 #include "resolver/wire.h"
 #include "resolver/worker.h"
 #include "version.h"
@@ -97,8 +100,7 @@ static struct rsv_ruleset *ruleset_free(struct rsv_ruleset *rs)
 	return core_free(rs);
 }
 
-/* Drop a reference; the last one frees @rs (NULL is fine). */
-static void ruleset_unref(struct rsv_ruleset *rs)
+void rsv_ruleset_unref(struct rsv_ruleset *rs)
 {
 	if (rs && atomic_fetch_sub(&rs->refs, 1) == 1)
 		ruleset_free(rs);
@@ -219,6 +221,7 @@ static void sync_changed(void *arg)
 		return;
 	}
 	publish_lists(s, copy);
+	rsv_metrics_update(s);
 	/* Parsing a transfer frees much more than it keeps (bench/README.md: +12-15 MiB of
 	 * resident heap per IXFR otherwise). */
 	malloc_trim(0);
@@ -250,6 +253,7 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 	if (r != 0) {
 		core_log_err("rsv", "reload of '%s' refused (%s); the running configuration stays",
 			     s->config_path, core_strerror(r));
+		atomic_fetch_add(&s->reload_failures, 1);
 		rsv_notify("READY=1\nSTATUS=reload refused; previous configuration running");
 		return r;
 	}
@@ -261,6 +265,10 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 		core_log_warn("rsv", "server.listen changed: restart lanhmanhd to apply it, ignoring");
 	if (cfg->server.workers != old->cfg->server.workers)
 		core_log_warn("rsv", "server.workers changed: restart lanhmanhd to apply it, ignoring");
+	const char *tap = cfg->compliance.dnstap_socket;
+	if ((tap == NULL) != (s->dnstap_socket == NULL) ||
+	    (tap && strcmp(tap, s->dnstap_socket) != 0))
+		core_log_warn("rsv", "compliance.dnstap.socket changed: restart lanhmanhd to apply it, ignoring");
 	struct rsv_ruleset *rs;
 	r = ruleset_build(s, cfg, old->generation + 1, out, &rs);
 	if (r != 0) {
@@ -268,6 +276,7 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 		if (out)
 			(void)core_buf_printf(out, "cannot build the new ruleset: %s\n",
 					      core_strerror(r));
+		atomic_fetch_add(&s->reload_failures, 1);
 		rsv_notify("READY=1");
 		return r;
 	}
@@ -279,7 +288,8 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 	rcu_xchg_pointer(&s->ruleset, rs);
 	pthread_mutex_unlock(&s->outside_lock);
 	synchronize_rcu();
-	ruleset_unref(old);
+	rsv_stats_ruleset_retired(s->stats, old); /* kept while statistics name its networks */
+	rsv_stats_apply_cfg(s->stats, cfg);
 	/* Loading a big file (100k networks) leaves tens of MiB of freed heap behind: give it
 	 * back rather than keep it resident until the next reload. */
 	malloc_trim(0);
@@ -287,6 +297,9 @@ static int server_reload(struct rsv_server *s, struct core_buf *out)
 		rsv_blockpage_set_contact(s->blockpage, cfg->sinkhole.block_page_contact);
 	/* Lists are read again at every reload: a reload is how an edited list file is applied. */
 	(void)rebuild_lists(s, out);
+	/* A new address is bound now; a failure keeps the old one and not the reload back. */
+	(void)rsv_metrics_apply_cfg(s, cfg, out);
+	rsv_metrics_update(s);
 	core_log_notice("rsv", "configuration '%s' reloaded (generation %llu)", s->config_path,
 			(unsigned long long)rs->generation);
 	rsv_notify("READY=1\nSTATUS=configuration reloaded");
@@ -351,6 +364,8 @@ static void publish_lists(struct rsv_server *s, struct rsv_lists *lists)
 		rsv_lists_free(lists);
 		return;
 	}
+	lists->generation = ++s->lists_generation;
+	rsv_stats_lists_published(s->stats, lists);
 	pthread_mutex_lock(&s->outside_lock);
 	struct rsv_lists *old = rcu_xchg_pointer(&s->lists, lists);
 	pthread_mutex_unlock(&s->outside_lock);
@@ -412,7 +427,7 @@ static void lists_job_done(uv_work_t *req, int status)
 		core_log_err("rsv", "cannot compile the blocklists (%s); the snapshot stays in force",
 			     core_strerror(status ? status : job->r));
 	}
-	ruleset_unref(job->rs);
+	rsv_ruleset_unref(job->rs);
 	core_free(job);
 }
 
@@ -429,7 +444,7 @@ static void start_lists_job(struct rsv_server *s, uv_loop_t *loop)
 	atomic_fetch_add(&job->rs->refs, 1);
 	int r = uv_queue_work(loop, &job->req, lists_job_work, lists_job_done);
 	if (r != 0) {
-		ruleset_unref(job->rs);
+		rsv_ruleset_unref(job->rs);
 		core_free(job);
 		(void)rebuild_lists(s, NULL);
 	}
@@ -581,6 +596,7 @@ static void cmd_status(struct control *ctl, struct core_buf *out)
 			      ls->view ? bl_view_count(ls->view) : 0,
 			      ls->from_snapshot ? "snapshot mapped" : "compiled", built);
 	(void)rsv_sync_alerts(s->sync, out);
+	rsv_stats_status(s->stats, out);
 	for (unsigned i = 0; i < rs->n_forwarders; i++) {
 		const struct rsv_upstream *u = &s->upstreams[rs->forwarders[i]];
 		bool up = rsv_upstream_is_up(u, now) && atomic_load(&u->dead_until_ms) == 0;
@@ -599,6 +615,12 @@ static void cmd_status(struct control *ctl, struct core_buf *out)
 					      (unsigned long long)(dead - now));
 		(void)core_buf_add(out, "\n", 1);
 	}
+	if (s->dnstap)
+		(void)core_buf_printf(out, "dnstap: %s (queries %s, responses %s), %llu frames dropped\n",
+				      s->dnstap_socket,
+				      rs->cfg->compliance.dnstap_queries ? "on" : "off",
+				      rs->cfg->compliance.dnstap_responses ? "on" : "off",
+				      (unsigned long long)cmpl_dnstap_dropped(s->dnstap));
 	(void)core_buf_printf(out, "memory: %llu bytes allocated\n",
 			      (unsigned long long)core_alloc_live_bytes());
 }
@@ -616,6 +638,9 @@ static void cmd_stats(struct control *ctl, struct core_buf *out)
 	(void)core_buf_printf(out, "cache_entries %llu\ncache_bytes %llu\ncache_evictions %llu\n",
 			      (unsigned long long)cs.entries, (unsigned long long)cs.bytes,
 			      (unsigned long long)cs.evictions);
+	if (s->dnstap)
+		(void)core_buf_printf(out, "dnstap_dropped %llu\n",
+				      (unsigned long long)cmpl_dnstap_dropped(s->dnstap));
 }
 
 static void cmd_lists(struct control *ctl, struct core_buf *out)
@@ -692,7 +717,7 @@ static void control_dispatch(struct control *ctl, char *line, struct core_buf *o
 	if (strcmp(line, "status") == 0) {
 		(void)core_buf_add(out, RSV_CONTROL_OK, strlen(RSV_CONTROL_OK));
 		cmd_status(ctl, out);
-	} else if (strcmp(line, "stats") == 0) {
+	} else if (strcmp(line, "stats") == 0 && (!arg || !*arg)) {
 		(void)core_buf_add(out, RSV_CONTROL_OK, strlen(RSV_CONTROL_OK));
 		cmd_stats(ctl, out);
 	} else if (strcmp(line, "reload") == 0) {
@@ -741,6 +766,13 @@ static void control_dispatch(struct control *ctl, char *line, struct core_buf *o
 		core_buf_deinit(&req);
 	} else if (strcmp(line, "explain") == 0) {
 		cmd_explain(ctl, arg, out);
+	} else if (strcmp(line, "stats") == 0 && arg && strcmp(arg, "flush") == 0) {
+		struct core_buf msg;
+		core_buf_init(&msg, 4096);
+		int r = rsv_stats_flush(ctl->s->stats, &msg);
+		(void)core_buf_printf(out, "%s%s", r == 0 ? RSV_CONTROL_OK : RSV_CONTROL_ERROR,
+				      core_buf_str(&msg));
+		core_buf_deinit(&msg);
 	} else if (strcmp(line, "flush") == 0) {
 		uint8_t name[RSV_MAX_NAME];
 		size_t len = 0;
@@ -936,6 +968,7 @@ static void tick_cb(uv_timer_t *t)
 	ctl->qps_next = (ctl->qps_next + 1) % (QPS_WINDOW + 1);
 	if (ctl->qps_filled < QPS_WINDOW + 1)
 		ctl->qps_filled++;
+	rsv_metrics_update(ctl->s); /* the synced lists' state /metrics shows */
 }
 
 /* ---- start and stop --------------------------------------------------------------------- */
@@ -962,6 +995,40 @@ static int check_listen_free(const struct cfg_addr *a)
 			return r;
 		}
 	}
+	return 0;
+}
+
+/*
+ * compliance.dnstap: start the writer before the workers, which use one queue each. The frames
+ * carry the host name as identity and "lanhmanh VERSION" as version.
+ */
+static int dnstap_start(struct rsv_server *s, const struct cfg_root *cfg)
+{
+	const struct cfg_compliance *c = &cfg->compliance;
+	char host[256];
+	int r;
+
+	if (!c->dnstap_socket)
+		return 0;
+	if (!cmpl_dnstap_is_available()) {
+		core_log_err("rsv", "compliance.dnstap is set, but this lanhmanhd was built without dnstap (meson -Ddnstap=enabled, with libfstrm and libprotobuf-c); remove compliance.dnstap or install a build with dnstap");
+		return CORE_ECONFIG;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	s->dnstap_socket = core_strdup(c->dnstap_socket);
+	if (!s->dnstap_socket)
+		return -ENOMEM;
+	r = cmpl_dnstap_open(c->dnstap_socket, s->n_workers, host[0] ? host : NULL,
+			     "lanhmanh " PACKAGE_VERSION, &s->dnstap);
+	if (r != 0) {
+		core_log_err("rsv", "cannot start dnstap to '%s': %s", c->dnstap_socket,
+			     core_strerror(r));
+		return r;
+	}
+	core_log_info("rsv", "dnstap to '%s': client queries %s, responses %s", c->dnstap_socket,
+		      c->dnstap_queries ? "on" : "off", c->dnstap_responses ? "on" : "off");
 	return 0;
 }
 
@@ -1043,6 +1110,9 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		if (r != 0)
 			goto out_free;
 	}
+	r = dnstap_start(s, rs->cfg);
+	if (r != 0)
+		goto out_free;
 	r = uv_loop_init(&ctl->loop);
 	if (r != 0)
 		goto out_free;
@@ -1065,6 +1135,14 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		goto out_close_loop;
 	ctl->s = s;
 	s->ctl_loop = &ctl->loop;
+	r = rsv_stats_start(s, rs->cfg, &s->stats);
+	if (r != 0)
+		goto out_stop_blockpage;
+	/* Like the block page: an address that cannot be served stops the start. After the
+	 * statistics: /metrics reads their spool state. */
+	r = rsv_metrics_apply_cfg(s, rs->cfg, NULL);
+	if (r != 0)
+		goto out_stop_blockpage;
 	r = control_listen(ctl, rs->cfg->server.control_socket);
 	if (r != 0)
 		goto out_stop_blockpage;
@@ -1101,9 +1179,16 @@ int rsv_server_run(const char *config_path, struct cfg_root *cfg)
 		rsv_worker_stop(&s->workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		rsv_worker_join(&s->workers[i]);
+	/* The last interval: counted until the workers stopped. */
+	rsv_stats_stop(s->stats);
+	/* No producer is left: write what the queues hold and end the stream. */
+	cmpl_dnstap_close(s->dnstap);
+	s->dnstap = NULL;
 out_stop_blockpage:
+	rsv_stats_stop(s->stats); /* nothing when it ran above */
 	rsv_blockpage_stop(s->blockpage);
 	s->blockpage = NULL;
+	rsv_metrics_stop(s);
 	if (ctl->socket_path)
 		unlink(ctl->socket_path);
 out_close_loop:
@@ -1113,11 +1198,16 @@ out_close_loop:
 	uv_run(&ctl->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&ctl->loop) != 0)
 		core_log_warn("rsv", "control loop closed with handles open");
+	rsv_stats_free(s->stats);
+	s->stats = NULL;
 out_free:
 	if (s) {
-		ruleset_unref(s->ruleset);
+		rsv_metrics_stop(s); /* nothing when stopped above; before what it reads goes */
+		rsv_ruleset_unref(s->ruleset);
 		rsv_lists_free(s->lists);
 		rsv_cache_free(s->cache);
+		cmpl_dnstap_close(s->dnstap);
+		core_free(s->dnstap_socket);
 		core_free(s->counters);
 		core_free(s->workers);
 		core_free(s->config_path);

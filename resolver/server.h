@@ -29,6 +29,7 @@
 
 #include "blocklists/xfr.h"
 #include "compliance/counters.h"
+#include "compliance/tally.h"
 #include "config/config.h"
 #include "policy/policy.h"
 
@@ -96,6 +97,9 @@ struct rsv_lists;
 struct rsv_blockpage;
 struct rsv_udp_batch;
 struct rsv_sync;
+struct cmpl_metrics;
+struct rsv_metrics_state;
+struct cmpl_dnstap;
 
 /** The whole daemon. */
 struct rsv_server {
@@ -107,6 +111,13 @@ struct rsv_server {
 	struct rsv_worker *workers;
 	unsigned n_workers;
 	struct cmpl_counters *counters; /**< one per worker */
+	/** Compliance tallies, [epoch][worker]; NULL without `compliance:` (resolver/stats.h). */
+	struct cmpl_tally *tally[2];
+	_Atomic unsigned tally_epoch; /**< the workers count in tally[tally_epoch & 1] */
+	struct rsv_stats *stats; /**< control thread */
+	/** Blocked queries for the local log, one ring per worker; NULL when query_log is off. */
+	struct cmpl_qlog_ring *qlog;
+	uint64_t lists_generation; /**< of the last lists published (control thread) */
 	_Atomic unsigned tcp_conns; /**< client TCP connections open, all workers */
 	/* Fixed at start (restart to change): */
 	struct cfg_addr listen[RSV_MAX_LISTEN];
@@ -124,6 +135,16 @@ struct rsv_server {
 	pthread_mutex_t build_lock;
 	struct rsv_blockpage *blockpage; /**< NULL without sinkhole.block_page */
 	struct rsv_sync *sync; /**< lists synced by zone transfer (control thread) */
+	/** The /metrics listener (compliance.metrics), NULL when off, and what its render reads
+	 * besides the server (resolver/metrics.h). Started, restarted and stopped by the control
+	 * thread; the render runs on the listener's own thread. */
+	struct cmpl_metrics *metrics;
+	struct rsv_metrics_state *metrics_state;
+	_Atomic uint64_t reload_failures; /**< reloads refused since start (control thread writes) */
+	/** compliance.dnstap, NULL when off. Set before the workers start and closed after they
+	 * ended (restart to change the socket); worker i writes to its queue i only. */
+	struct cmpl_dnstap *dnstap;
+	char *dnstap_socket; /**< the socket @dnstap writes to, owned; NULL when off */
 	/** NOTIFYs accepted by workers, for the control thread (zone names, absolute). */
 	pthread_mutex_t notify_lock;
 	char notify_queue[RSV_NOTIFY_QUEUE][256];
@@ -163,6 +184,9 @@ struct rsv_worker {
 	int start_error; /**< set by the thread when listening failed */
 	uv_sem_t started;
 };
+
+/** Drop a reference to @rs; the last one frees it (NULL is fine). Control thread. */
+void rsv_ruleset_unref(struct rsv_ruleset *rs);
 
 /**
  * Run the daemon with @cfg (takes ownership) loaded from @config_path until SIGTERM/SIGINT.

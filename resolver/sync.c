@@ -1217,6 +1217,23 @@ size_t rsv_sync_count(const struct rsv_sync *s)
 	return s ? s->n : 0;
 }
 
+void rsv_sync_version(const struct rsv_sync *s, size_t i, struct rsv_sync_version *out)
+{
+	const struct zone *z = s->z[i];
+	const struct version *v = z->n_hist ? &z->hist[z->n_hist - 1] : NULL;
+	*out = (struct rsv_sync_version){
+		.name = z->name,
+		.list_id = z->list_id,
+		.have = z->have,
+		.is_url = z->is_url,
+		.serial = z->serial,
+		.entries = z->entries,
+		.applied = v && v->serial == z->serial ? v->applied : 0,
+		.how = v && v->serial == z->serial ? v->how : "",
+		.alert = z->alert[0] != '\0',
+	};
+}
+
 void rsv_sync_layers(const struct rsv_sync *s, size_t i, bool pending, struct bl_set **out_base,
 		     struct bl_set **out_overlay, uint16_t *out_list_id, size_t *out_entries)
 {

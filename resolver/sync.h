@@ -71,6 +71,22 @@ size_t rsv_sync_count(const struct rsv_sync *s);
 void rsv_sync_layers(const struct rsv_sync *s, size_t i, bool pending, struct bl_set **out_base,
 		     struct bl_set **out_overlay, uint16_t *out_list_id, size_t *out_entries);
 
+/** The version of a synced list in force, for the statistics and the metrics. */
+struct rsv_sync_version {
+	const char *name; /**< the list's name (valid until the next reload) */
+	uint16_t list_id; /**< index in `lists:` */
+	bool have; /**< false before the first version */
+	bool is_url; /**< downloaded over HTTPS rather than transferred */
+	uint32_t serial;
+	size_t entries;
+	int64_t applied; /**< wall clock seconds; 0 when not known */
+	const char *how; /**< "AXFR", "IXFR", "HTTPS", …; "" when not known */
+	bool alert; /**< the version in force may not be the authority's (see `status`) */
+};
+
+/** Fill @out with the version of zone @i in force. Control thread. */
+void rsv_sync_version(const struct rsv_sync *s, size_t i, struct rsv_sync_version *out);
+
 /** True when some zone has a version waiting (audit mode, or held for review). */
 bool rsv_sync_has_pending(const struct rsv_sync *s);
 

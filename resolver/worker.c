@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "compliance/dnstap.h"
 #include "core/alloc.h"
 #include "core/assert.h"
 #include "core/clock.h"
@@ -21,6 +22,8 @@
 #include "core/log.h"
 #include "resolver/cache.h"
 #include "resolver/forward.h"
+#include "compliance/qlog.h"
+#include "resolver/stats.h"
 #include "resolver/synth.h"
 
 #define UDP_CHUNK (64 * 1024) /* read buffer for TCP and upstream answers */
@@ -42,6 +45,7 @@ struct rsv_tcp_conn {
 	size_t plen, pcap;
 	uint32_t idle_ms;
 	struct sockaddr_storage peer; /**< the client, read once at accept */
+	const struct cfg_addr *local; /**< the listen address it came in on (server->listen) */
 	size_t idle_unsent; /**< answer bytes not taken by the client at the last idle tick */
 	struct rsv_tcp_conn *prev, *next; /**< worker's list of open connections */
 };
@@ -123,6 +127,47 @@ static void conn_touch(struct rsv_tcp_conn *c)
 {
 	if (!c->closing)
 		uv_timer_again(&c->idle);
+}
+
+/* ---- dnstap ----------------------------------------------------------------------------- */
+
+/* The address @client's query came in on: its listener's (0.0.0.0 or :: for a wildcard one). */
+static const struct sockaddr *client_local(const struct rsv_client *client)
+{
+	if (client->udp)
+		return (const struct sockaddr *)&client->udp->addr->ss;
+	if (client->conn && client->conn->local)
+		return (const struct sockaddr *)&client->conn->local->ss;
+	return NULL;
+}
+
+/*
+ * Hand a client's query or our answer to dnstap (compliance.dnstap). Only called when dnstap is
+ * on, behind one branch on server->dnstap; queries/responses are read from the ruleset in force,
+ * so a reload switches them. Marked cold to keep it out of the hot path's code.
+ */
+static __attribute__((cold, noinline)) void
+tap_query(struct rsv_worker *w, const struct rsv_client *client, const uint8_t *pkt, size_t len)
+{
+	rsv_worker_online(w);
+	if (!rsv_worker_ruleset(w)->cfg->compliance.dnstap_queries)
+		return;
+	cmpl_dnstap_client_query(w->server->dnstap, w->index,
+				 (const struct sockaddr *)&client->addr, client_local(client),
+				 client->udp == NULL, pkt, len);
+}
+
+static __attribute__((cold, noinline)) void
+tap_response(struct rsv_worker *w, const struct rsv_client *client, const uint8_t *msg, size_t len)
+{
+	if (!client->udp && (!client->conn || client->conn->closing))
+		return; /* not sent */
+	rsv_worker_online(w);
+	if (!rsv_worker_ruleset(w)->cfg->compliance.dnstap_responses)
+		return;
+	cmpl_dnstap_client_response(w->server->dnstap, w->index,
+				    (const struct sockaddr *)&client->addr, client_local(client),
+				    client->udp == NULL, NULL, 0, msg, len);
 }
 
 /* ---- answers ---------------------------------------------------------------------------- */
@@ -261,6 +306,8 @@ static void batch_flush(struct rsv_worker *w)
 void rsv_worker_send(struct rsv_worker *w, struct rsv_client *client, const uint8_t *msg,
 		     size_t len)
 {
+	if (__builtin_expect(w->server->dnstap != NULL, 0))
+		tap_response(w, client, msg, len);
 	if (client->udp) {
 		struct rsv_udp_batch *b = w->batch;
 		if (b->listener != client->udp || len > UDP_SLOT) {
@@ -349,7 +396,7 @@ bool rsv_worker_answer_from_cache(struct rsv_worker *w, const struct rsv_ruleset
 	struct pol_verdict v;
 	if (rsv_worker_check_answer(ctx, w->out_buf, len, &v)) {
 		cmpl_count(w->counters, CMPL_CACHE_HITS);
-		rsv_worker_answer_blocked(w, rs, ctx->lists, q, client, &v, true);
+		rsv_worker_answer_blocked(w, rs, ctx, q, client, &v, true);
 		return true;
 	}
 	if (ctx->query.ttl_cap_s)
@@ -470,13 +517,90 @@ bool rsv_worker_check_answer(const struct rsv_policy_ctx *ctx, const uint8_t *ms
 	return false;
 }
 
+/* This worker's tally in the current epoch, or NULL without compliance statistics. */
+static struct cmpl_tally *worker_tally(const struct rsv_worker *w)
+{
+	const struct rsv_server *s = w->server;
+	if (!s->tally[0])
+		return NULL;
+	unsigned e = atomic_load_explicit(&s->tally_epoch, memory_order_relaxed) & 1;
+	return &s->tally[e][w->index];
+}
+
+/* Count a query of a client in a network, for the compliance records. */
+static void count_query(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			const struct rsv_policy_ctx *ctx)
+{
+	struct cmpl_tally *t = worker_tally(w);
+	if (!t)
+		return;
+	struct cmpl_tally_key k = {
+		.unit = rsv_stats_unit(&ctx->client),
+		.group = rsv_stats_group(&ctx->client),
+		.event = CMPL_EV_QUERY,
+		.category = CMPL_NO_CATEGORY,
+		.rs_gen = (uint16_t)rs->generation,
+		.lists_gen = (uint16_t)ctx->lists->generation,
+	};
+	cmpl_tally_add(t, &k);
+}
+
+/* Hand a blocked query to the control thread for the local log (compliance.query_log). */
+static void log_block(struct rsv_worker *w, const struct cmpl_tally_key *k,
+		      const struct rsv_query *q, const struct rsv_client *client)
+{
+	struct cmpl_qlog_ring *r = &w->server->qlog[w->index];
+	struct cmpl_qlog_entry *e = cmpl_qlog_reserve(r);
+	if (!e)
+		return;
+	e->time = core_clock_wall_coarse_s();
+	e->key = *k;
+	e->qtype = q->qtype;
+	e->qname_len = (uint8_t)q->qname_len;
+	memcpy(e->qname, q->qname, q->qname_len);
+	if (client->addr.ss_family == AF_INET6) {
+		e->family = AF_INET6;
+		memcpy(e->addr, &((const struct sockaddr_in6 *)&client->addr)->sin6_addr, 16);
+	} else {
+		e->family = AF_INET;
+		memcpy(e->addr, &((const struct sockaddr_in *)&client->addr)->sin_addr, 4);
+	}
+	cmpl_qlog_commit(r);
+}
+
 /* Count a blocked answer (the query name or a name of its answer). */
-static void count_block(struct rsv_worker *w, const struct pol_verdict *v)
+static void count_block(struct rsv_worker *w, const struct rsv_ruleset *rs,
+			const struct rsv_policy_ctx *ctx, const struct pol_verdict *v,
+			const struct rsv_query *q, const struct rsv_client *client)
 {
 	cmpl_count(w->counters, CMPL_BLOCKED);
 	if (v->d.reason == CFG_REASON_NATIONAL)
 		cmpl_count(w->counters, CMPL_BLOCKED_NATIONAL);
 	cmpl_count_blocked_category(w->counters, v->d.categories);
+	struct cmpl_tally *t = worker_tally(w);
+	if (!t)
+		return;
+	uint8_t by = v->by == POL_BY_GROUP_DENY	    ? CMPL_BY_GROUP_DENY
+		     : v->by == POL_BY_NETWORK_DENY ? CMPL_BY_NETWORK_DENY
+						    : CMPL_BY_LIST;
+	struct cmpl_tally_key k = {
+		.unit = rsv_stats_unit(&ctx->client),
+		.group = rsv_stats_group(&ctx->client),
+		.event = CMPL_EV_BLOCK,
+		.by = by,
+		.category = v->d.categories ? (uint8_t)__builtin_ctz(v->d.categories)
+					    : CMPL_NO_CATEGORY,
+		.list = by == CMPL_BY_LIST ? v->d.match.list_id : 0,
+		.rs_gen = (uint16_t)rs->generation,
+		.lists_gen = (uint16_t)ctx->lists->generation,
+	};
+	cmpl_tally_add(t, &k);
+	if (w->server->qlog)
+		log_block(w, &k, q, client);
+	struct bl_source src;
+	if (v->d.reason == CFG_REASON_NATIONAL && v->set &&
+	    bl_set_entry_source(v->set, v->d.match.entry, &src) == 0)
+		cmpl_tally_add_top(t, k.unit, k.rs_gen, src.name, src.name_len);
 }
 
 /* The EXTRA-TEXT of a blocked answer: what decided, in a few words. */
@@ -505,11 +629,11 @@ static void block_text(const struct rsv_lists *lists, const struct pol_verdict *
 }
 
 void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *rs,
-			       const struct rsv_lists *lists, const struct rsv_query *q,
+			       const struct rsv_policy_ctx *ctx, const struct rsv_query *q,
 			       struct rsv_client *client, const struct pol_verdict *v,
 			       bool via_target)
 {
-	count_block(w, v);
+	count_block(w, rs, ctx, v, q, client);
 	if (v->d.kind == POL_DECISION_DROP) {
 		rsv_worker_client_release(w, client);
 		return;
@@ -518,7 +642,7 @@ void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *r
 	if (via_target)
 		dq.match.labels_below = 0; /* the SOA goes at the query name */
 	char text[200];
-	block_text(lists, v, via_target, text, sizeof(text));
+	block_text(ctx->lists, v, via_target, text, sizeof(text));
 	size_t len = rsv_synth_block(q, &dq, &rs->cfg->sinkhole, v->set, text,
 				     rsv_ruleset_udp_size(rs), w->out_buf, sizeof(w->out_buf) - 2);
 	if (len == 0) {
@@ -590,7 +714,7 @@ static void answer_rewrite(struct rsv_worker *w, const struct rsv_ruleset *rs,
 		return;
 	}
 	if (tv.d.kind == POL_DECISION_BLOCK || tv.d.kind == POL_DECISION_DROP) {
-		rsv_worker_answer_blocked(w, rs, ctx->lists, q, client, &tv, true);
+		rsv_worker_answer_blocked(w, rs, ctx, q, client, &tv, true);
 		return;
 	}
 	struct rsv_cache_key key;
@@ -603,7 +727,7 @@ static void answer_rewrite(struct rsv_worker *w, const struct rsv_ruleset *rs,
 		cmpl_count(w->counters, CMPL_CACHE_HITS);
 		struct pol_verdict v;
 		if (rsv_worker_check_answer(ctx, w->out_buf, len, &v))
-			rsv_worker_answer_blocked(w, rs, ctx->lists, q, client, &v, true);
+			rsv_worker_answer_blocked(w, rs, ctx, q, client, &v, true);
 		else
 			rsv_worker_answer_chain(w, rs, chain, client, target, target_len,
 						w->out_buf, len);
@@ -734,6 +858,8 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 	cmpl_count(w->counters, CMPL_QUERIES);
 	if (!client->udp)
 		cmpl_count(w->counters, CMPL_QUERIES_TCP);
+	if (__builtin_expect(w->server->dnstap != NULL, 0))
+		tap_query(w, client, pkt, len);
 	if (p == RSV_PARSE_NOTIMP && ((q.flags >> 11) & 0xf) == RSV_OPCODE_NOTIFY &&
 	    handle_notify(w, pkt, len, client))
 		return;
@@ -772,6 +898,7 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 	ctx.mow = rsv_worker_minute_of_week(w, rs);
 	(void)pol_decide(rs->policy, &ctx.client, ctx.lists->view, q.qname, q.qname_len, ctx.mow,
 			 &ctx.query);
+	count_query(w, rs, &ctx);
 	const struct pol_verdict *v = &ctx.query;
 	uint8_t target[RSV_MAX_NAME];
 	size_t target_len;
@@ -808,7 +935,7 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 			/* An RPZ CNAME rewrite: the client gets the target's records too. */
 			target_len = local_cname(v->set, v->d.match.entry, q.qtype, target);
 			if (target_len) {
-				count_block(w, v);
+				count_block(w, rs, &ctx, v, &q, client);
 				chain.q = q;
 				chain.ede = rsv_synth_ede(v->d.reason);
 				block_text(ctx.lists, v, false, chain.ede_text, sizeof(chain.ede_text));
@@ -816,7 +943,7 @@ static void handle_query(struct rsv_worker *w, const uint8_t *pkt, size_t len,
 				return;
 			}
 		}
-		rsv_worker_answer_blocked(w, rs, ctx.lists, &q, client, v, false);
+		rsv_worker_answer_blocked(w, rs, &ctx, &q, client, v, false);
 		return;
 	}
 	if (ctx.lists->audit_view)
@@ -1032,6 +1159,7 @@ static void tcp_accept_cb(uv_stream_t *listener, int status)
 	if (!c)
 		return;
 	c->w = w;
+	c->local = &w->server->listen[(uv_tcp_t *)listener - w->tcp]; /* see open_listeners() */
 	c->refs = 2; /* handle + timer */
 	c->idle_ms = rs->cfg->server.tcp_idle_timeout_ms;
 	c->idle_unsent = SIZE_MAX;

@@ -134,7 +134,7 @@ bool rsv_worker_check_answer(const struct rsv_policy_ctx *ctx, const uint8_t *ms
  * the query name.
  */
 void rsv_worker_answer_blocked(struct rsv_worker *w, const struct rsv_ruleset *rs,
-			       const struct rsv_lists *lists, const struct rsv_query *q,
+			       const struct rsv_policy_ctx *ctx, const struct rsv_query *q,
 			       struct rsv_client *client, const struct pol_verdict *v,
 			       bool via_target);
 

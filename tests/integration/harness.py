@@ -946,6 +946,41 @@ class Knot:
 # lanhmanhd
 
 
+# Tools the tests run to make their material (keys, certificates).
+
+
+def run_tool(argv, what, cwd=None, timeout=30):
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout, cwd=cwd)
+    if p.returncode != 0:
+        raise HarnessError('%s failed (exit %d): %s\n%s%s' % (what, p.returncode, ' '.join(argv),
+                                                              p.stdout, p.stderr))
+    return p
+
+
+def make_pki(t):
+    """A test CA and a certificate for IP 127.0.0.1 it signed; returns (ca, cert, key) paths."""
+    d = t.path('pki')
+    os.makedirs(d, exist_ok=True)
+    ossl = tool('openssl')
+    p = lambda n: os.path.join(d, n)
+    with open(p('server.ext'), 'w') as f:
+        f.write('subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n'
+                'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n')
+    ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+    run_tool([ossl, 'req', '-x509'] + ec + ['-keyout', p('ca.key'), '-out', p('ca.pem'),
+              '-days', '2', '-subj', '/CN=lanhmanh test CA',
+              '-addext', 'basicConstraints=critical,CA:TRUE',
+              '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], 'openssl req (CA)')
+    run_tool([ossl, 'req', '-new'] + ec + ['-keyout', p('server.key'), '-out', p('server.csr'),
+              '-subj', '/CN=127.0.0.1'], 'openssl req (server)')
+    run_tool([ossl, 'x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'),
+               '-CAkey', p('ca.key'), '-set_serial', '2', '-days', '2', '-out', p('server.pem'),
+               '-extfile', p('server.ext')], 'openssl x509 (sign)')
+    return p('ca.pem'), p('server.pem'), p('server.key')
+
+
+
 def default_config(ctx, port, forwarders, name='lanhmanhd'):
     d = ctx.path(name)
     return {

@@ -45,7 +45,7 @@ import time
 
 import harness
 from harness import (HarnessError, NoAnswer, TestFailure, check, default_config, eq, free_port,
-                     lanhmanhd_path, run, tcp, tool, udp)
+                     lanhmanhd_path, make_pki, run, run_tool, tcp, tool, udp)
 
 # The daemon talks to 127.0.0.1 directly, whatever proxy the environment names (libcurl reads
 # these variables; the daemon inherits our environment).
@@ -87,22 +87,13 @@ COMMENT2 = 'adult list v2 2024-07-02'
 # the publisher: keys, certificates, the HTTPS server
 
 
-def _run_tool(argv, what, cwd=None, timeout=30):
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       timeout=timeout, cwd=cwd)
-    if p.returncode != 0:
-        raise HarnessError('%s failed (exit %d): %s\n%s%s' % (what, p.returncode, ' '.join(argv),
-                                                              p.stdout, p.stderr))
-    return p
-
-
 class KeyPair:
     """A minisign key pair without password, in the test's directory."""
 
     def __init__(self, t, name):
         self.pub = t.path(name + '.pub')
         self.sec = t.path(name + '.key')
-        _run_tool([tool('minisign'), '-G', '-W', '-p', self.pub, '-s', self.sec],
+        run_tool([tool('minisign'), '-G', '-W', '-p', self.pub, '-s', self.sec],
                   'minisign -G')
         with open(self.pub) as f:
             self.public_key = f.read().splitlines()[1].strip()  # the "RW..." line
@@ -111,31 +102,9 @@ class KeyPair:
         """Sign path (prehashed, minisign's default) into sig_path (path + .minisig)."""
         sig_path = sig_path or path + '.minisig'
         tmp = sig_path + '.tmp'
-        _run_tool([tool('minisign'), '-S', '-s', self.sec, '-m', path, '-x', tmp, '-t', comment],
+        run_tool([tool('minisign'), '-S', '-s', self.sec, '-m', path, '-x', tmp, '-t', comment],
                   'minisign -S')
         os.replace(tmp, sig_path)
-
-
-def make_pki(t):
-    """A test CA and a certificate for IP 127.0.0.1 it signed; returns (ca, cert, key) paths."""
-    d = t.path('pki')
-    os.makedirs(d, exist_ok=True)
-    ossl = tool('openssl')
-    p = lambda n: os.path.join(d, n)
-    with open(p('server.ext'), 'w') as f:
-        f.write('subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n'
-                'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n')
-    ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-    _run_tool([ossl, 'req', '-x509'] + ec + ['-keyout', p('ca.key'), '-out', p('ca.pem'),
-              '-days', '2', '-subj', '/CN=lanhmanh test CA',
-              '-addext', 'basicConstraints=critical,CA:TRUE',
-              '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], 'openssl req (CA)')
-    _run_tool([ossl, 'req', '-new'] + ec + ['-keyout', p('server.key'), '-out', p('server.csr'),
-              '-subj', '/CN=127.0.0.1'], 'openssl req (server)')
-    _run_tool([ossl, 'x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'),
-               '-CAkey', p('ca.key'), '-set_serial', '2', '-days', '2', '-out', p('server.pem'),
-               '-extfile', p('server.ext')], 'openssl x509 (sign)')
-    return p('ca.pem'), p('server.pem'), p('server.key')
 
 
 # Serves files of ROOT; ETag is a hash of the content, Last-Modified the file's mtime;
