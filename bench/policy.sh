@@ -25,7 +25,7 @@ set -uo pipefail
 usage() {
 	cat <<-EOF
 		usage: bench/policy.sh [--interleave] [--rounds N] [--duration S] [--networks N]
-		                       [--list-names N] [--no-mmdb] [--no-perf]
+		                       [--list-names N] [--no-mmdb] [--no-stats] [--no-perf]
 
 		Runs dnsperf, from one client address, on names already cached, against lanhmanhd in
 		two or three configurations, all forwarding to one nsd with one worker thread:
@@ -34,6 +34,7 @@ usage() {
 		               allow/deny names, safe search; a LIST_NAMES-name list in 4 categories;
 		               the client is in a tieu_hoc network
 		  policy-mmdb  the same, the networks as an MMDB file (tests/lib/make_mmdb.pl)
+		  policy-stats policy, counting the compliance statistics (compliance: interval 1m)
 		and prints queries/s, daemon CPU-µs per query, queries per daemon CPU-second, RSS, and
 		the ratios to core. A JSON line per invocation goes to bench/results/policy.jsonl.
 
@@ -43,6 +44,7 @@ usage() {
 		  --networks N     CIDR networks (NETWORKS, default 100000; at most 262144 of /26)
 		  --list-names N   names in the list (LIST_NAMES, default 1000000)
 		  --no-mmdb        leave policy-mmdb out (MMDB=0)
+		  --no-stats       leave policy-stats out (STATS=0)
 		  --no-perf        no profile (PERF=0)
 
 		Environment:
@@ -65,6 +67,7 @@ DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-8}
 OUTSTANDING=${OUTSTANDING:-100}
 MMDB=${MMDB:-1}
+STATS=${STATS:-1}
 PERF=${PERF:-1}
 RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
@@ -78,6 +81,7 @@ while (($#)); do
 	--networks) NETWORKS=${2:?}; shift ;;
 	--list-names) LIST_NAMES=${2:?}; shift ;;
 	--no-mmdb) MMDB=0 ;;
+	--no-stats) STATS=0 ;;
 	--no-perf) PERF=0 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; bench_die "unknown argument '$1'" ;;
@@ -113,6 +117,7 @@ fi
 
 instances=(core policy)
 [[ $MMDB == 1 ]] && instances+=(policy-mmdb)
+[[ $STATS == 1 ]] && instances+=(policy-stats)
 
 bench_init policy
 T=$BENCH_TMP
@@ -192,6 +197,9 @@ DENIED=deny1.tro-choi.vn
 	echo "    allow:"; names allow hoc.vn 10
 	echo "    deny:"; names deny game.vn 100
 } >"$T/policy.yaml"
+# policy-stats: the same, counting for the compliance statistics (compliance.interval 1m, the
+# local store; no authority, nothing to send)
+{ cat "$T/policy.yaml"; printf 'compliance:\n  interval: 1m\n'; } >"$T/policy-stats.yaml"
 
 # ---------------------------------------------------------------------------------------------
 # upstream and the daemons
@@ -213,6 +221,8 @@ for inst in "${instances[@]}"; do
 		resolver_start lanhmanh "${ports[i]}" policy ;;
 	policy-mmdb) LANHMANHD_NETWORKS_YAML=$T/networks-mmdb.yaml LANHMANHD_EXTRA_YAML=$T/policy.yaml \
 		resolver_start lanhmanh "${ports[i]}" policy-mmdb ;;
+	policy-stats) LANHMANHD_NETWORKS_YAML=$T/networks.yaml LANHMANHD_EXTRA_YAML=$T/policy-stats.yaml \
+		resolver_start lanhmanh "${ports[i]}" policy-stats ;;
 	esac
 	# lanhmanh lists says "compiled" once the set is in force
 	if [[ $inst != core ]]; then
@@ -241,7 +251,7 @@ for inst in "${instances[@]}"; do
 	if [[ $inst == core ]]; then
 		checks+=(--check "${LISTED[adult]}=!$SINKHOLE")
 	else
-		[[ $inst == policy ]] && { [[ ${STATUS[$inst]} == *"networks: $NETWORKS;"* ]] ||
+		[[ $inst == policy || $inst == policy-stats ]] && { [[ ${STATUS[$inst]} == *"networks: $NETWORKS;"* ]] ||
 			bench_die "$inst: status does not say networks: $NETWORKS (${STATUS[$inst]})"; }
 		[[ $inst == policy-mmdb ]] && { [[ ${STATUS[$inst]} == *"subscriber database"* ]] ||
 			bench_die "$inst: status shows no subscriber database (${STATUS[$inst]})"; }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -271,153 +272,120 @@ static struct cmpl_map *index_of(struct cmpl_interval *iv)
 	return iv->index;
 }
 
-int cmpl_interval_add_total(struct cmpl_interval *iv, const char *network_id,
-			    const char *network_name, const char *province, const char *group,
-			    uint64_t queries, uint64_t blocked)
+/* The records of one kind: an array of elements of @size bytes, @n used of @cap. */
+struct table {
+	void **arr;
+	size_t *n, *cap;
+	size_t size;
+};
+
+/*
+ * Find the record of kind @kind keyed by the @nf fields @f, or append a zeroed one whose string
+ * members (at byte offsets @dst_off of the element) get copies of @src (@ns of them).
+ * @return 0 and its index in @out_idx; -ENOMEM (nothing changed) or what key_make() returns.
+ */
+static int find_or_add(struct cmpl_interval *iv, char kind, const char *const *f, size_t nf,
+		       struct table t, const char *const *src, const size_t *dst_off, size_t ns,
+		       size_t *out_idx)
 {
 	struct cmpl_map *m = index_of(iv);
 	if (!m)
 		return -ENOMEM;
-	const char *f[] = {network_id ? network_id : "", group ? group : ""};
 	struct key k;
-	int r = key_make(&k, 'T', f, 2);
+	int r = key_make(&k, kind, f, nf);
 	if (r != 0)
 		return r;
-	size_t idx;
 	struct map_entry *slot;
 	uint64_t h;
-	r = map_find(m, &k, &idx, &slot, &h);
+	r = map_find(m, &k, out_idx, &slot, &h);
 	if (r == 1) {
-		iv->totals[idx].queries += queries;
-		iv->totals[idx].blocked += blocked;
 		r = 0;
-		goto out_sum;
+		goto out_key;
 	}
 	if (r != 0)
 		goto out_key;
-	void *arr = grow(iv->totals, iv->n_totals, &iv->cap_totals, sizeof(*iv->totals));
+	void *arr = grow(*t.arr, *t.n, t.cap, t.size);
 	if (!arr) {
 		r = -ENOMEM;
 		goto out_key;
 	}
-	iv->totals = arr;
-	struct cmpl_total *t = &iv->totals[iv->n_totals];
-	memset(t, 0, sizeof(*t));
-	const char *src[] = {f[0], network_name, province, f[1]};
-	char **dst[] = {&t->network_id, &t->network_name, &t->province, &t->group};
-	r = dup_all(src, dst, 4);
+	*t.arr = arr;
+	char *e = (char *)arr + *t.n * t.size;
+	memset(e, 0, t.size);
+	char **dst[8];
+	for (size_t i = 0; i < ns; i++)
+		dst[i] = (char **)(void *)(e + dst_off[i]);
+	r = dup_all(src, dst, ns);
 	if (r != 0)
 		goto out_key;
-	r = map_fill(m, slot, &k, h, iv->n_totals);
+	r = map_fill(m, slot, &k, h, *t.n);
 	if (r != 0) {
-		for (size_t i = 0; i < 4; i++)
+		for (size_t i = 0; i < ns; i++)
 			*dst[i] = core_free(*dst[i]);
 		goto out_key;
 	}
-	t->queries = queries;
-	t->blocked = blocked;
-	iv->n_totals++;
-out_sum:
-	iv->queries += queries;
-	iv->blocked += blocked;
+	*out_idx = (*t.n)++;
 out_key:
 	key_done(&k);
 	return r;
+}
+
+#define TABLE(iv, name)                                                           \
+	((struct table){(void **)&(iv)->name, &(iv)->n_##name, &(iv)->cap_##name, \
+			sizeof(*(iv)->name)})
+
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+int cmpl_interval_add_total(struct cmpl_interval *iv, const char *network_id,
+			    const char *network_name, const char *province, const char *group,
+			    uint64_t queries, uint64_t blocked)
+{
+	const char *f[] = {or_empty(network_id), or_empty(group)};
+	const char *src[] = {f[0], network_name, province, f[1]};
+	static const size_t off[] = {
+		offsetof(struct cmpl_total, network_id), offsetof(struct cmpl_total, network_name),
+		offsetof(struct cmpl_total, province), offsetof(struct cmpl_total, group)};
+	size_t idx;
+	int r = find_or_add(iv, 'T', f, 2, TABLE(iv, totals), src, off, 4, &idx);
+	if (r != 0)
+		return r;
+	/* a record keeps the first name and province given */
+	iv->totals[idx].queries += queries;
+	iv->totals[idx].blocked += blocked;
+	iv->queries += queries;
+	iv->blocked += blocked;
+	return 0;
 }
 
 int cmpl_interval_add_block(struct cmpl_interval *iv, const char *network_id, const char *group,
 			    const char *category, const char *list, const char *list_version,
 			    uint64_t count)
 {
-	struct cmpl_map *m = index_of(iv);
-	if (!m)
-		return -ENOMEM;
-	const char *f[] = {network_id ? network_id : "", group ? group : "",
-			   category ? category : "", list ? list : "",
-			   list_version ? list_version : ""};
-	struct key k;
-	int r = key_make(&k, 'B', f, 5);
-	if (r != 0)
-		return r;
+	const char *f[] = {or_empty(network_id), or_empty(group), or_empty(category),
+			   or_empty(list), or_empty(list_version)};
+	static const size_t off[] = {
+		offsetof(struct cmpl_block, network_id), offsetof(struct cmpl_block, group),
+		offsetof(struct cmpl_block, category), offsetof(struct cmpl_block, list),
+		offsetof(struct cmpl_block, list_version)};
 	size_t idx;
-	struct map_entry *slot;
-	uint64_t h;
-	r = map_find(m, &k, &idx, &slot, &h);
-	if (r == 1) {
+	int r = find_or_add(iv, 'B', f, 5, TABLE(iv, blocks), f, off, 5, &idx);
+	if (r == 0)
 		iv->blocks[idx].count += count;
-		r = 0;
-		goto out_key;
-	}
-	if (r != 0)
-		goto out_key;
-	void *arr = grow(iv->blocks, iv->n_blocks, &iv->cap_blocks, sizeof(*iv->blocks));
-	if (!arr) {
-		r = -ENOMEM;
-		goto out_key;
-	}
-	iv->blocks = arr;
-	struct cmpl_block *b = &iv->blocks[iv->n_blocks];
-	memset(b, 0, sizeof(*b));
-	char **dst[] = {&b->network_id, &b->group, &b->category, &b->list, &b->list_version};
-	r = dup_all(f, dst, 5);
-	if (r != 0)
-		goto out_key;
-	r = map_fill(m, slot, &k, h, iv->n_blocks);
-	if (r != 0) {
-		for (size_t i = 0; i < 5; i++)
-			*dst[i] = core_free(*dst[i]);
-		goto out_key;
-	}
-	b->count = count;
-	iv->n_blocks++;
-out_key:
-	key_done(&k);
 	return r;
 }
 
 int cmpl_interval_add_top(struct cmpl_interval *iv, const char *network_id, const char *domain,
 			  uint64_t count)
 {
-	struct cmpl_map *m = index_of(iv);
-	if (!m)
-		return -ENOMEM;
-	const char *f[] = {network_id ? network_id : "", domain ? domain : ""};
-	struct key k;
-	int r = key_make(&k, 'N', f, 2);
-	if (r != 0)
-		return r;
+	const char *f[] = {or_empty(network_id), or_empty(domain)};
+	static const size_t off[] = {offsetof(struct cmpl_top, network_id),
+				     offsetof(struct cmpl_top, domain)};
 	size_t idx;
-	struct map_entry *slot;
-	uint64_t h;
-	r = map_find(m, &k, &idx, &slot, &h);
-	if (r == 1) {
+	int r = find_or_add(iv, 'N', f, 2, TABLE(iv, tops), f, off, 2, &idx);
+	if (r == 0)
 		iv->tops[idx].count += count;
-		r = 0;
-		goto out_key;
-	}
-	if (r != 0)
-		goto out_key;
-	void *arr = grow(iv->tops, iv->n_tops, &iv->cap_tops, sizeof(*iv->tops));
-	if (!arr) {
-		r = -ENOMEM;
-		goto out_key;
-	}
-	iv->tops = arr;
-	struct cmpl_top *t = &iv->tops[iv->n_tops];
-	memset(t, 0, sizeof(*t));
-	char **dst[] = {&t->network_id, &t->domain};
-	r = dup_all(f, dst, 2);
-	if (r != 0)
-		goto out_key;
-	r = map_fill(m, slot, &k, h, iv->n_tops);
-	if (r != 0) {
-		t->network_id = core_free(t->network_id);
-		t->domain = core_free(t->domain);
-		goto out_key;
-	}
-	t->count = count;
-	iv->n_tops++;
-out_key:
-	key_done(&k);
 	return r;
 }

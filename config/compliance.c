@@ -140,14 +140,14 @@ static void load_url(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_complian
 
 static void load_spool_limit(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_compliance *c)
 {
-	static const char *const expected = "a size such as '256MiB' (at least 1MiB)";
+	static const char *const expected = "a size such as '256MiB' (at least 4KiB)";
 	char q[CFG_QUOTE_MAX];
 	const char *s = cfg_scalar(ctx, node, expected);
 	uint64_t v;
 
 	if (!s)
 		return;
-	if (cfg_size_parse(s, &v) != 0 || v < (1u << 20))
+	if (cfg_size_parse(s, &v) != 0 || v < (4u << 10))
 		cfg_error(ctx, node, "'%s' is not a usable spool limit; expected %s",
 			  cfg_quote(s, q, sizeof(q)), expected);
 	else

@@ -981,6 +981,50 @@ def make_pki(t):
 
 
 
+def start_script_server(script, args, err_path, port=None, what='server', timeout=10.0):
+    """Run `/usr/bin/python3 script FD args...` on a TCP socket we bound to 127.0.0.1:port (any
+    free port when None; the same port again on a restart) and wait until it prints "ready".
+    The script serves on socket FD. Returns (process, port); stop it with stop_script_server().
+    The socket is ours until the process has it: no port race, and once it stops, connections
+    are refused."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(('127.0.0.1', port or 0))
+        s.listen(64)
+        port = s.getsockname()[1]
+        with open(err_path, 'ab') as err:
+            proc = subprocess.Popen(['/usr/bin/python3', script, str(s.fileno())] + list(args),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                                    pass_fds=(s.fileno(),), start_new_session=True)
+    finally:
+        s.close()
+    deadline = time.monotonic() + timeout
+    line = b''
+    while not line.endswith(b'\n'):
+        left = deadline - time.monotonic()
+        if left <= 0 or proc.poll() is not None:
+            _stop_process(proc, what)
+            raise HarnessError('the %s did not say ready within %.0f s:\n%s'
+                               % (what, timeout, _tail(err_path)))
+        r, _, _ = select.select([proc.stdout], [], [], left)
+        if r:
+            c = os.read(proc.stdout.fileno(), 64)
+            if c:
+                line += c
+    if not line.startswith(b'ready'):
+        _stop_process(proc, what)
+        raise HarnessError('the %s said %r' % (what, line))
+    return proc, port
+
+
+def stop_script_server(proc, what='server'):
+    """Stop a process of start_script_server() by PID; True when it needed SIGKILL."""
+    _, hung = _stop_process(proc, what)
+    proc.stdout.close()
+    return hung
+
+
 def default_config(ctx, port, forwarders, name='lanhmanhd'):
     d = ctx.path(name)
     return {

@@ -38,8 +38,6 @@ is over when the daemon logged its failure, or rewrote its state file (state_dir
 
 import os
 import re
-import select
-import socket
 import subprocess
 import time
 
@@ -200,41 +198,15 @@ class HttpsServer:
         return 'https://127.0.0.1:%d/%s' % (self.port, name)
 
     def start(self, timeout=10.0):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(('127.0.0.1', self.port or 0))
-            s.listen(64)
-            self.port = s.getsockname()[1]
-            with open(self.err, 'ab') as err:
-                self.proc = subprocess.Popen(
-                    [PYTHON, self.script, str(s.fileno()), self.cert, self.key, self.root,
-                     self.log], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                    pass_fds=(s.fileno(),), start_new_session=True)
-        finally:
-            s.close()  # the server holds it now: once it stops, connections are refused
-        deadline = time.monotonic() + timeout
-        line = b''
-        while not line.endswith(b'\n'):
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                raise HarnessError('the HTTPS server did not say ready within %.0f s:\n%s'
-                                   % (timeout, harness._tail(self.err)))
-            r, _, _ = select.select([self.proc.stdout], [], [], left)
-            if r:
-                c = os.read(self.proc.stdout.fileno(), 64)
-                if not c:
-                    continue
-                line += c
-        if not line.startswith(b'ready'):
-            raise HarnessError('the HTTPS server said %r' % line)
+        self.proc, self.port = harness.start_script_server(
+            self.script, [self.cert, self.key, self.root, self.log], self.err, self.port,
+            'HTTPS server', timeout)
         return self
 
     def stop(self):
         if self.proc is None:
             return
-        _, hung = harness._stop_process(self.proc, 'https server')
-        self.proc.stdout.close()
+        hung = harness.stop_script_server(self.proc, 'https server')
         self.proc = None
         if hung:
             raise HarnessError('the HTTPS server did not stop on SIGTERM')

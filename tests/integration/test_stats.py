@@ -31,15 +31,13 @@ fewer queries than k = 3: folded into "other" in what is exported, kept as is lo
 import base64
 import json
 import os
-import select
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
 
 import harness
-from harness import (HarnessError, TestFailure, check, default_config, eq, make_pki, run, udp,
+from harness import (HarnessError, check, default_config, eq, make_pki, run, udp,
                      wait_until)
 
 for _v in ('http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'):
@@ -177,34 +175,14 @@ class Receiver:
             f.write(mode + '\n')
 
     def start(self, timeout=10.0):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(('127.0.0.1', self.port or 0))
-            s.listen(64)
-            self.port = s.getsockname()[1]
-            with open(self.err, 'ab') as err:
-                self.proc = subprocess.Popen(
-                    [PYTHON, self.script, str(s.fileno()), self.cert, self.key, self.pub,
-                     self.dir], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                    pass_fds=(s.fileno(),), start_new_session=True)
-        finally:
-            s.close()
-        deadline = time.monotonic() + timeout
-        line = b''
-        while not line.endswith(b'\n'):
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                raise HarnessError('the receiver did not say ready:\n' + harness._tail(self.err))
-            r, _, _ = select.select([self.proc.stdout], [], [], left)
-            if r:
-                line += os.read(self.proc.stdout.fileno(), 64)
+        self.proc, self.port = harness.start_script_server(
+            self.script, [self.cert, self.key, self.pub, self.dir], self.err, self.port,
+            'receiver', timeout)
         return self
 
     def stop(self):
         if self.proc is not None:
-            harness._stop_process(self.proc, 'receiver')
-            self.proc.stdout.close()
+            harness.stop_script_server(self.proc, 'receiver')
             self.proc = None
 
     def batches(self):
@@ -407,6 +385,32 @@ def test_kill9_between_spool_and_upload(t):
     b = rcv.wait_batches(2, timeout=30)
     expect_sums(b, sent)
     d.stop()
+
+
+def test_spool_full(t):
+    """A spool too small for the outage: the intervals wait in the store (status and /metrics say
+    so) and go, in order, once the authority is back; nothing lost."""
+    mport = harness.free_port()
+    nsd, rcv, d = setup(t, metrics='127.0.0.1:%d' % mport)
+    d.config['compliance']['authority']['spool_limit'] = '4KiB'
+    d.write_config(d.config)
+    sent = Sent()
+    with d:
+        rcv.stop()
+        for _ in range(10):
+            sent.round(d.port)
+            flush(d)
+        st = d.ctl('status').expect_ok().stdout
+        check('ALERT spool full' in st, 'status says the spool is full:\n' + st)
+        waiting = int(metrics(mport)['lanhmanh_spool_waiting_intervals'])
+        check(waiting > 0, '/metrics: intervals waiting for room: %d' % waiting)
+        rcv.start()
+        flush(d)
+        rcv.wait_batches(11, timeout=60)
+        wait_until(lambda: 'spool 0 batches' in d.ctl('status').stdout, 30, 'the spool to drain')
+    b = rcv.batches()
+    expect_sums(b, sent)
+    eq([x['seq'] for x in b], sorted(x['seq'] for x in b), 'delivered in order')
 
 
 def test_no_client_address_leaves(t):
