@@ -539,9 +539,10 @@ static void refresh_depth(struct rsv_stats *st)
 /* Close the interval at @end: fold, store, spool; then open the next one. */
 static int close_interval(struct rsv_stats *st, int64_t end)
 {
-	(void)fold(st);
-	if (!st->iv_open)
+	/* Out of memory when the last one closed: open it now, before folding into it. */
+	if (!st->iv_open && open_interval(st, st->iv_start) != 0)
 		return -ENOMEM;
+	(void)fold(st);
 	st->iv.end = end > st->iv.start ? end : st->iv.start;
 	const struct names *n = st->n_names ? st->names[st->n_names - 1] : NULL;
 	if (n && n->national >= 0 &&
