@@ -137,6 +137,10 @@ struct cfg_server {
 	uint32_t serve_stale_s; /**< serve_stale: how long past expiry, default 1 day; 0 off */
 	uint32_t cache_max_ttl_s; /**< cache_max_ttl, default 1 day */
 	uint16_t edns_buffer_size; /**< edns_buffer_size, default 1232 */
+	/** recursive mode: the port name servers are asked on (ns_port, default 53; labs and
+	 * tests), and whether loopback addresses may be asked (ns_loopback, default false) */
+	uint16_t ns_port;
+	bool ns_loopback;
 };
 
 /** Why a name is blocked; each reason has its own Extended DNS Error (RFC 8914). */

@@ -43,6 +43,8 @@ enum {
 	S_SERVE_STALE,
 	S_CACHE_MAX_TTL,
 	S_EDNS_BUFFER_SIZE,
+	S_NS_PORT,
+	S_NS_LOOPBACK,
 	S_COUNT,
 };
 
@@ -64,6 +66,8 @@ static const struct cfg_key server_keys[S_COUNT] = {
 	[S_SERVE_STALE] = {"serve_stale", NULL},
 	[S_CACHE_MAX_TTL] = {"cache_max_ttl", NULL},
 	[S_EDNS_BUFFER_SIZE] = {"edns_buffer_size", NULL},
+	[S_NS_PORT] = {"ns_port", NULL},
+	[S_NS_LOOPBACK] = {"ns_loopback", NULL},
 };
 
 static const struct cfg_duration_spec tcp_idle_spec = {100, 3600 * SECOND_MS, false, false, 0};
@@ -157,7 +161,7 @@ static void load_workers(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_serv
 static bool load_mode(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_server *srv)
 {
 	char q[CFG_QUOTE_MAX];
-	const char *s = cfg_scalar(ctx, node, "'forward'");
+	const char *s = cfg_scalar(ctx, node, "'forward' or 'recursive'");
 
 	if (!s)
 		return false;
@@ -167,14 +171,10 @@ static bool load_mode(struct cfg_ctx *ctx, yaml_node_t *node, struct cfg_server 
 	}
 	if (strcmp(s, "recursive") == 0) {
 		srv->mode = CFG_MODE_RECURSIVE;
-		cfg_error(ctx, node,
-			  "mode 'recursive' is not available in this version; use 'forward'");
-		return false;
+		return true;
 	}
-	cfg_error(
-		ctx, node,
-		"unknown mode '%s'; expected 'forward' ('recursive' is not available in this version yet)",
-		cfg_quote(s, q, sizeof(q)));
+	cfg_error(ctx, node, "unknown mode '%s'; expected 'forward' or 'recursive'",
+		  cfg_quote(s, q, sizeof(q)));
 	return false;
 }
 
@@ -468,6 +468,7 @@ static void set_defaults(struct cfg_server *srv)
 	srv->serve_stale_s = 86400;
 	srv->cache_max_ttl_s = 86400;
 	srv->edns_buffer_size = 1232;
+	srv->ns_port = 53;
 }
 
 /* Fill in the defaults of the string and list members that were not set. */
@@ -595,7 +596,7 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 			if (srv->root_hints && srv->mode == CFG_MODE_FORWARD && mode_ok)
 				cfg_warn(
 					ctx, val,
-					"root_hints is only used in recursive mode, which this version does not have; ignoring it");
+					"root_hints is only used in recursive mode; ignoring it");
 			break;
 		case S_DNSSEC:
 			cfg_load_bool(ctx, val, &srv->dnssec);
@@ -641,6 +642,13 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 			if (cfg_get_uint(ctx, val, 512, 4096, &v))
 				srv->edns_buffer_size = (uint16_t)v;
 			break;
+		case S_NS_PORT:
+			if (cfg_get_uint(ctx, val, 1, 65535, &v))
+				srv->ns_port = (uint16_t)v;
+			break;
+		case S_NS_LOOPBACK:
+			cfg_load_bool(ctx, val, &srv->ns_loopback);
+			break;
 		default:
 			break;
 		}
@@ -652,6 +660,18 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 	if (!ctx->oom && mode_ok && srv->mode == CFG_MODE_FORWARD &&
 	    (!kv[S_FORWARDERS].value || cfg_node_is_null(kv[S_FORWARDERS].value)))
 		forwarders_from_resolv_conf(ctx, key, srv);
+	if (mode_ok && srv->mode == CFG_MODE_RECURSIVE) {
+		size_t mark = cfg_path_push_key(ctx, kv[S_DNSSEC].value ? "dnssec" : "mode");
+		if (srv->dnssec)
+			cfg_error(ctx, kv[S_DNSSEC].value ? kv[S_DNSSEC].value : kv[S_MODE].value,
+				  "recursive mode does not validate DNSSEC in this version yet; set 'dnssec: false' to resolve from the root without validation (answers are then never marked AD), or use mode 'forward' with validating forwarders");
+		cfg_path_pop(ctx, mark);
+		mark = cfg_path_push_key(ctx, "forwarders");
+		if (kv[S_FORWARDERS].value && !cfg_node_is_null(kv[S_FORWARDERS].value))
+			cfg_warn(ctx, kv[S_FORWARDERS].value,
+				 "forwarders are not used in recursive mode; ignoring them");
+		cfg_path_pop(ctx, mark);
+	}
 out:
 	cfg_path_pop(ctx, base);
 }

@@ -33,6 +33,8 @@ struct rsv_cache_key {
 
 #define RSV_CACHE_F_DO 0x01u /**< query had the EDNS DO bit */
 #define RSV_CACHE_F_CD 0x02u /**< query had the CD bit */
+/** Not an answer for clients: the iterator's delegations and name-server addresses. */
+#define RSV_CACHE_F_INFRA 0x80u
 
 /** A message handed to rsv_cache_insert(). */
 struct rsv_cache_msg {

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "resolver/cache.h"
+#include "resolver/iter.h"
 
 #define MAX_TRIES 4
 #define UPSTREAM_UDP_SIZE 1232
@@ -64,6 +65,7 @@ struct rsv_request {
 	uint8_t query[QUERY_MAX];
 	size_t query_len;
 	bool finished;
+	struct rsv_iter *iter; /**< recursive mode: the resolution in progress */
 	struct rsv_request *prev, *next; /**< worker's list */
 };
 
@@ -208,6 +210,8 @@ static void request_finish(struct rsv_request *req)
 	if (req->finished)
 		return;
 	req->finished = true;
+	rsv_iter_cancel(req->iter);
+	req->iter = NULL;
 	drop_sock(req);
 	unlink_inflight(req);
 	rsv_worker_client_release(w, &req->client);
@@ -232,7 +236,7 @@ static void request_finish(struct rsv_request *req)
 /* A stale answer for @q if the cache has one, else SERVFAIL (to @chain's query, when set). */
 static void fail_one(struct rsv_worker *w, const struct rsv_ruleset *rs,
 		     const struct rsv_query *q, const struct rsv_chain *chain,
-		     struct rsv_client *client)
+		     struct rsv_client *client, const char *why)
 {
 	uint32_t stale = rs->cfg->server.serve_stale_s;
 	if (chain) {
@@ -242,20 +246,25 @@ static void fail_one(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	if (stale == 0 || !rsv_worker_answer_from_cache(w, rs, NULL, q, client, stale)) {
 		cmpl_count(w->counters, CMPL_SERVFAIL);
 		rsv_worker_answer_error(w, rs, q, client, RSV_RCODE_SERVFAIL,
-					RSV_EDE_NO_REACHABLE_AUTHORITY, "no forwarder answered");
+					RSV_EDE_NO_REACHABLE_AUTHORITY, why);
 	}
 }
 
-/* Every try failed: answer the client and every waiter. */
-static void request_fail(struct rsv_request *req)
+/* Every try failed (@why, for the EDE text): answer the client and every waiter. */
+static void request_fail_why(struct rsv_request *req, const char *why)
 {
 	struct rsv_worker *w = req->w;
 	rsv_worker_online(w);
 	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
-	fail_one(w, rs, &req->q, req->chain, &req->client);
+	fail_one(w, rs, &req->q, req->chain, &req->client, why);
 	for (struct waiter *wt = req->waiters; wt; wt = wt->next)
-		fail_one(w, rs, &wt->q, wt->chain, &wt->client);
+		fail_one(w, rs, &wt->q, wt->chain, &wt->client, why);
 	request_finish(req);
+}
+
+static void request_fail(struct rsv_request *req)
+{
+	request_fail_why(req, "no forwarder answered");
 }
 
 static void next_try(struct rsv_request *req);
@@ -324,6 +333,8 @@ static void answer_client(struct rsv_worker *w, const struct rsv_ruleset *rs,
  * Upstream answer @msg (@len bytes; ID already matched) for @req. Returns false when it is not
  * an answer to this query (a stray datagram), so the caller keeps waiting.
  */
+static void deliver(struct rsv_request *req, const uint8_t *msg, size_t len, struct rsv_scan *sc);
+
 static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t len, bool via_tcp)
 {
 	struct rsv_worker *w = req->w;
@@ -363,6 +374,14 @@ static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t le
 		return true;
 	}
 	upstream_ok(u, core_clock_mono_ms() - req->sent_ms);
+	deliver(req, msg, len, sc);
+	return true;
+}
+
+/* The answer @msg (scanned in @sc, freed here) for @req: cache it, answer every client. */
+static void deliver(struct rsv_request *req, const uint8_t *msg, size_t len, struct rsv_scan *sc)
+{
+	struct rsv_worker *w = req->w;
 	rsv_worker_online(w);
 	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
 
@@ -417,7 +436,8 @@ static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t le
 		uint8_t *copy = core_malloc(blen + 1024);
 		for (struct waiter *wt = req->waiters; wt; wt = wt->next) {
 			if (!copy) {
-				fail_one(w, rs, &wt->q, wt->chain, &wt->client);
+				fail_one(w, rs, &wt->q, wt->chain, &wt->client,
+					 "out of memory");
 				continue;
 			}
 			memcpy(copy, buf, blen);
@@ -429,7 +449,25 @@ static bool handle_answer(struct rsv_request *req, const uint8_t *msg, size_t le
 	answer_client(w, rs, &req->q, req->chain, &req->client, buf, blen,
 		      sizeof(w->out_buf) - 2);
 	request_finish(req);
-	return true;
+}
+
+/* Recursive mode: the iterator's answer (or failure) for @arg, a request. */
+static void iter_done(void *arg, const uint8_t *msg, size_t len, const char *why)
+{
+	struct rsv_request *req = arg;
+	req->iter = NULL;
+	if (!msg) {
+		request_fail_why(req, why ? why : "resolution failed");
+		return;
+	}
+	struct rsv_scan *sc = core_malloc(sizeof(*sc));
+	if (!sc || len > sizeof(req->w->out_buf) - 2 ||
+	    rsv_wire_scan_response(msg, len, &req->q, sc) != 0) {
+		core_free(sc);
+		request_fail_why(req, "the answer could not be used");
+		return;
+	}
+	deliver(req, msg, len, sc);
 }
 
 /* ---- UDP -------------------------------------------------------------------------------- */
@@ -700,6 +738,11 @@ void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	w->pending++;
 	if (req->query_len == 0) {
 		request_fail(req);
+		return;
+	}
+	if (rs->cfg->server.mode == CFG_MODE_RECURSIVE) {
+		if (rsv_iter_start(w, q, iter_done, req, &req->iter) != 0)
+			request_fail_why(req, "out of memory");
 		return;
 	}
 	next_try(req);

@@ -33,6 +33,7 @@
 #include "resolver/synth.h"
 #include "resolver/sync.h"
 #include "resolver/forward.h"
+#include "resolver/iter.h"
 #include "resolver/lists.h"
 #include "resolver/metrics.h"
 #include "resolver/wire.h"
@@ -96,6 +97,7 @@ static struct rsv_ruleset *ruleset_free(struct rsv_ruleset *rs)
 		return NULL;
 	pol_policy_free(rs->policy);
 	core_free(rs->notify);
+	rsv_roots_free(rs->roots);
 	cfg_free(rs->cfg);
 	return core_free(rs);
 }
@@ -175,6 +177,15 @@ static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t ge
 		}
 		rs->forwarders[rs->n_forwarders++] = (uint8_t)idx;
 	}
+	if (cfg->server.mode == CFG_MODE_RECURSIVE) {
+		r = rsv_roots_load(cfg->server.root_hints, &rs->roots, err, sizeof(err));
+		if (r != 0) {
+			core_log_err("rsv", "%s", err[0] ? err : core_strerror(r));
+			if (out)
+				(void)core_buf_printf(out, "%s\n", err[0] ? err : core_strerror(r));
+			goto out_free;
+		}
+	}
 	rs->cfg = cfg;
 	atomic_init(&rs->refs, 1);
 	rs->generation = generation;
@@ -184,6 +195,7 @@ static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t ge
 out_free:
 	pol_policy_free(rs->policy);
 	core_free(rs->notify);
+	rsv_roots_free(rs->roots);
 	core_free(rs);
 	return r;
 }

@@ -71,10 +71,13 @@ struct rsv_ruleset {
 	struct rsv_notify_zone *notify;
 	size_t n_notify;
 	uint64_t generation; /**< 1 for the first config, +1 per reload */
+	struct rsv_roots *roots; /**< recursive mode: the root servers (owned), else NULL */
 	int64_t loaded_at; /**< wall clock seconds */
 };
 
 struct rsv_worker;
+struct rsv_roots;
+struct rsv_iter_worker;
 struct udp_out;
 
 /**
@@ -177,6 +180,7 @@ struct rsv_worker {
 	unsigned notify_logged;
 	struct rsv_udp_batch *batch; /**< UDP queries and answers of one recvmmsg batch */
 	struct cmpl_counters *counters; /**< this worker's slot in server->counters */
+	struct rsv_iter_worker *iter; /**< recursive mode: server RTTs (resolver/iter.c) */
 	unsigned pending; /**< requests waiting for an upstream */
 	struct rsv_tcp_conn *conns; /**< open client connections (worker.c) */
 	struct rsv_request *requests; /**< requests waiting for an upstream (forward.c) */

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "resolver/cache.h"
 #include "resolver/forward.h"
+#include "resolver/iter.h"
 #include "compliance/qlog.h"
 #include "resolver/stats.h"
 #include "resolver/synth.h"
@@ -1299,7 +1300,7 @@ int rsv_worker_start(struct rsv_server *server, struct rsv_worker *w, unsigned i
 	w->chain_buf = core_malloc(RSV_CHAIN_BUF);
 	w->batch = core_calloc(1, sizeof(*w->batch));
 	w->mow_minute = -1;
-	if (!w->recv_buf || !w->chain_buf || !w->batch)
+	if (!w->recv_buf || !w->chain_buf || !w->batch || rsv_iter_worker_init(w) != 0)
 		return -ENOMEM;
 	int r = uv_loop_init(&w->loop);
 	if (r != 0)
@@ -1347,4 +1348,5 @@ void rsv_worker_join(struct rsv_worker *w)
 	w->recv_buf = core_free(w->recv_buf);
 	w->chain_buf = core_free(w->chain_buf);
 	w->batch = core_free(w->batch);
+	rsv_iter_worker_fini(w);
 }
