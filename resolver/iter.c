@@ -22,15 +22,15 @@
 #define RTO_UNKNOWN_MS 400 /* a server never asked */
 #define RTO_MIN_MS 50
 #define RTO_MAX_MS 1500
-#define MAX_QUERIES 64	     /* sent for one client query, name-server resolutions included */
-#define MAX_REFERRALS 24     /* zone cuts followed by one iteration */
-#define MAX_CNAME 10	     /* CNAME/DNAME hops of one client query */
-#define MAX_DEPTH 3	     /* nested resolutions of name-server addresses */
-#define MAX_TIME_MS 4500     /* a client gives up after about 5 s */
-#define MAX_NS 13	     /* name servers considered per zone */
-#define MAX_ADDRS 24	     /* their addresses */
-#define SERVER_SLOTS 1024    /* per-worker table of server RTTs (direct-mapped) */
-#define DEAD_AFTER 3	     /* consecutive timeouts before a server is skipped */
+#define MAX_QUERIES 64	  /* sent for one client query, name-server resolutions included */
+#define MAX_REFERRALS 24  /* zone cuts followed by one iteration */
+#define MAX_CNAME 10	  /* CNAME/DNAME hops of one client query */
+#define MAX_DEPTH 3	  /* nested resolutions of name-server addresses */
+#define MAX_TIME_MS 4500  /* a client gives up after about 5 s */
+#define MAX_NS 13	  /* name servers considered per zone */
+#define MAX_ADDRS 24	  /* their addresses */
+#define SERVER_SLOTS 1024 /* per-worker table of server RTTs (direct-mapped) */
+#define DEAD_AFTER 3	  /* consecutive timeouts before a server is skipped */
 #define DEAD_MS 10000
 #define EDNS_SIZE 1232
 #define INFRA_MAX_TTL 86400u
@@ -117,7 +117,8 @@ int rsv_roots_load(const char *path, struct rsv_roots **out, char *err, size_t e
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		int e = -errno;
-		snprintf(err, errlen, "server.root_hints: cannot read '%s': %s", path, strerror(errno));
+		snprintf(err, errlen, "server.root_hints: cannot read '%s': %s", path,
+			 strerror(errno));
 		core_free(r);
 		return e;
 	}
@@ -149,9 +150,10 @@ int rsv_roots_load(const char *path, struct rsv_roots **out, char *err, size_t e
 	}
 	ldns_zone_deep_free(z);
 	if (r->n == 0) {
-		snprintf(err, errlen,
-			 "server.root_hints: '%s' has no NS record of the root ('.') with an A or AAAA record for its name",
-			 path);
+		snprintf(
+			err, errlen,
+			"server.root_hints: '%s' has no NS record of the root ('.') with an A or AAAA record for its name",
+			path);
 		core_free(r);
 		return CORE_EPARSE;
 	}
@@ -174,7 +176,7 @@ size_t rsv_roots_count(const struct rsv_roots *r)
 struct server_stat {
 	struct sockaddr_storage ss;
 	bool used;
-	bool no_0x20; /* lower-cases our names: ask it without random case */
+	bool no_0x20;  /* lower-cases our names: ask it without random case */
 	uint8_t fails; /* consecutive timeouts */
 	uint32_t srtt_ms;
 	uint64_t dead_until;
@@ -263,7 +265,7 @@ struct budget {
 struct rsv_iter {
 	struct rsv_worker *w;
 	struct rsv_iter *parent; /* resolving an address for it, or NULL */
-	struct rsv_iter *child; /* resolving an address for us, or NULL */
+	struct rsv_iter *child;	 /* resolving an address for us, or NULL */
 	rsv_iter_done_fn done;
 	void *arg;
 	struct budget own_budget;
@@ -271,7 +273,7 @@ struct rsv_iter {
 	unsigned depth;
 	ldns_rdf *qname; /* as asked, lower case */
 	uint16_t qtype;
-	ldns_rdf *target; /* after CNAME/DNAME hops */
+	ldns_rdf *target;    /* after CNAME/DNAME hops */
 	ldns_rr_list *chain; /* CNAME/DNAME records so far */
 	/* The zone cut being asked */
 	ldns_rdf *zone;
@@ -430,7 +432,8 @@ static void cache_put(struct rsv_worker *w, const ldns_rdf *name, uint16_t type,
 		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(rr));
 	}
 	for (size_t i = 0; extra && i < ldns_rr_list_rr_count(extra); i++)
-		ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL, ldns_rr_clone(ldns_rr_list_rr(extra, i)));
+		ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL,
+				 ldns_rr_clone(ldns_rr_list_rr(extra, i)));
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	if (ttl > 0 && ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK) {
@@ -602,6 +605,16 @@ static void finish_fail(struct rsv_iter *it, const char *why)
 		done(arg, NULL, 0, text);
 }
 
+/* Add a copy of @rr to @p's @section, owner and names in its data in lower case. */
+static void push_canonical(ldns_pkt *p, ldns_pkt_section section, const ldns_rr *rr)
+{
+	ldns_rr *c = ldns_rr_clone(rr);
+	if (!c)
+		return;
+	ldns_rr2canonical(c);
+	ldns_pkt_push_rr(p, section, c);
+}
+
 /* The answer: the chain, then @final (answer RRs of the target), @soa (negative answers). */
 static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_list *final,
 		      const ldns_rr *soa)
@@ -636,13 +649,13 @@ static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_l
 	ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
 	ldns_rr_set_question(q, true);
 	ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q);
+	/* lower case: owners and targets may carry the random case of our queries (0x20) */
 	for (size_t i = 0; it->chain && i < ldns_rr_list_rr_count(it->chain); i++)
-		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER,
-				 ldns_rr_clone(ldns_rr_list_rr(it->chain, i)));
+		push_canonical(p, LDNS_SECTION_ANSWER, ldns_rr_list_rr(it->chain, i));
 	for (size_t i = 0; final && i < ldns_rr_list_rr_count(final); i++)
-		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(ldns_rr_list_rr(final, i)));
+		push_canonical(p, LDNS_SECTION_ANSWER, ldns_rr_list_rr(final, i));
 	if (soa)
-		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, ldns_rr_clone(soa));
+		push_canonical(p, LDNS_SECTION_AUTHORITY, soa);
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	ldns_status st = ldns_pkt2wire(&wire, p, &len);
@@ -820,8 +833,8 @@ static void send_query(struct rsv_iter *it)
 	if (it->sent_0x20)
 		randomise_case(it->sent_name);
 	it->id = (uint16_t)core_rand_u32();
-	ldns_pkt *p = ldns_pkt_query_new(ldns_rdf_clone(it->sent_name),
-					 (ldns_rr_type)it->sent_type, LDNS_RR_CLASS_IN, 0);
+	ldns_pkt *p = ldns_pkt_query_new(ldns_rdf_clone(it->sent_name), (ldns_rr_type)it->sent_type,
+					 LDNS_RR_CLASS_IN, 0);
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	if (p) {
@@ -878,8 +891,8 @@ static void timeout_cb(uv_timer_t *t)
 	if (s->fails >= DEAD_AFTER)
 		s->dead_until = now_ms() + DEAD_MS;
 	/* a timeout doubles what we expect of it next time */
-	s->srtt_ms = s->srtt_ms ? (s->srtt_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : s->srtt_ms * 2)
-				: RTO_UNKNOWN_MS;
+	s->srtt_ms = s->srtt_ms ? (s->srtt_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : s->srtt_ms * 2) :
+				  RTO_UNKNOWN_MS;
 	a->failed = true;
 	drop_sock(it);
 	step(it);
@@ -1010,8 +1023,8 @@ static void send_tcp(struct rsv_iter *it, const uint8_t *wire, size_t len)
 	sk->h.tcp.data = sk;
 	sk->connect.data = sk;
 	uv_timer_start(&it->timer, timeout_cb, RTO_MAX_MS, 0);
-	if (uv_tcp_connect(&sk->connect, &sk->h.tcp, (const struct sockaddr *)&it->addrs[it->cur].ss,
-			   tcp_connect_cb) != 0) {
+	if (uv_tcp_connect(&sk->connect, &sk->h.tcp,
+			   (const struct sockaddr *)&it->addrs[it->cur].ss, tcp_connect_cb) != 0) {
 		it->addrs[it->cur].failed = true;
 		uv_timer_stop(&it->timer);
 		drop_sock(it);
@@ -1145,9 +1158,9 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 	server_answered(it);
 	struct server_stat *s = server_of(it->w, &it->addrs[it->cur].ss);
 	const ldns_rdf *echo = ldns_rr_owner(q);
-	if (it->sent_0x20 && (ldns_rdf_size(echo) != ldns_rdf_size(it->sent_name) ||
-			      memcmp(ldns_rdf_data(echo), ldns_rdf_data(it->sent_name),
-				     ldns_rdf_size(echo)) != 0)) {
+	if (it->sent_0x20 &&
+	    (ldns_rdf_size(echo) != ldns_rdf_size(it->sent_name) ||
+	     memcmp(ldns_rdf_data(echo), ldns_rdf_data(it->sent_name), ldns_rdf_size(echo)) != 0)) {
 		/* the case did not come back: this server does not keep it; ask again without */
 		s->no_0x20 = true;
 		ldns_pkt_free(p);
@@ -1184,8 +1197,8 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 		step(it);
 		return;
 	}
-	bool minimised = ldns_dname_compare(it->sent_name, it->target) != 0 ||
-			 it->sent_type != it->qtype;
+	bool minimised =
+		ldns_dname_compare(it->sent_name, it->target) != 0 || it->sent_type != it->qtype;
 	const ldns_rr_list *ans = ldns_pkt_answer(p);
 	ldns_rdf *ref = referral_zone(it, p, it->sent_name);
 	if (ref && !ldns_pkt_aa(p)) {
@@ -1217,22 +1230,8 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 		return;
 	}
 	ldns_rr_list_free(final);
-	if (it->qtype != LDNS_RR_TYPE_CNAME) {
-		ldns_rr_list *c = select_rrs(ans, it->target, LDNS_RR_TYPE_CNAME);
-		if (c && ldns_rr_list_rr_count(c) > 0) {
-			ldns_rr *cname = ldns_rr_clone(ldns_rr_list_rr(c, 0));
-			ldns_rr_list_free(c);
-			ldns_pkt_free(p);
-			if (!cname) {
-				finish_fail(it, "out of memory");
-				return;
-			}
-			follow_alias(it, NULL, cname);
-			ldns_rr_free(cname);
-			return;
-		}
-		ldns_rr_list_free(c);
-		/* a DNAME above the target, with the CNAME it synthesised */
+	if (it->qtype != LDNS_RR_TYPE_CNAME && it->qtype != LDNS_RR_TYPE_DNAME) {
+		/* a DNAME above the target (first: its server sends the CNAME it made too) */
 		for (size_t i = 0; i < ldns_rr_list_rr_count(ans); i++) {
 			const ldns_rr *d = ldns_rr_list_rr(ans, i);
 			if (ldns_rr_get_type(d) != LDNS_RR_TYPE_DNAME ||
@@ -1259,7 +1258,8 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 					if (ldns_dname_cat(head, suffix) == LDNS_STATUS_OK) {
 						cn = ldns_rr_new();
 						if (cn) {
-							ldns_rr_set_owner(cn, ldns_rdf_clone(it->target));
+							ldns_rr_set_owner(
+								cn, ldns_rdf_clone(it->target));
 							ldns_rr_set_type(cn, LDNS_RR_TYPE_CNAME);
 							ldns_rr_set_class(cn, LDNS_RR_CLASS_IN);
 							ldns_rr_set_ttl(cn, ldns_rr_ttl(d));
@@ -1283,6 +1283,20 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 			ldns_rr_free(cn);
 			return;
 		}
+		ldns_rr_list *c = select_rrs(ans, it->target, LDNS_RR_TYPE_CNAME);
+		if (c && ldns_rr_list_rr_count(c) > 0) {
+			ldns_rr *cname = ldns_rr_clone(ldns_rr_list_rr(c, 0));
+			ldns_rr_list_free(c);
+			ldns_pkt_free(p);
+			if (!cname) {
+				finish_fail(it, "out of memory");
+				return;
+			}
+			follow_alias(it, NULL, cname);
+			ldns_rr_free(cname);
+			return;
+		}
+		ldns_rr_list_free(c);
 	}
 	const ldns_rr *soa = find_soa(p);
 	if (rc == LDNS_RCODE_NXDOMAIN || (ldns_pkt_aa(p) && ldns_rr_list_rr_count(ans) == 0)) {
