@@ -8,6 +8,9 @@ TestContext (its own temp dir); every process started through it is stopped by P
 ends, pass or fail. On failure the temp dir is kept and the daemon's stderr, its config, the
 control commands run and the nsd (and knotd) logs are printed.
 
+Recursive mode: DnsTree builds a fake DNS hierarchy from the root down on 127.x addresses (one
+nsd or scripted FakeNs per address, all on one port), see tests/integration/README.md.
+
 Readiness is always explicit: nsd and knotd are polled with short SOA queries, lanhmanhd reports
 READY=1 over the systemd notify protocol (NOTIFY_SOCKET points at an AF_UNIX datagram socket we
 own), and a reload is over when RELOADING=1 has been followed by READY=1.
@@ -686,7 +689,8 @@ class Nsd:
     def addr(self):
         return '%s:%d' % (self.host, self.port)
 
-    def start(self, timeout=10.0):
+    def start(self, timeout=10.0, wait=True):
+        """Start nsd and wait until it answers (wait=False: call wait_ready() later)."""
         if self.proc is not None and self.proc.poll() is None:
             raise HarnessError('nsd already running')
         exe = tool('nsd')
@@ -697,7 +701,8 @@ class Nsd:
                                          stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         self.starts += 1
-        self.wait_ready(timeout)
+        if wait:
+            self.wait_ready(timeout)
         return self
 
     def wait_ready(self, timeout):
@@ -981,24 +986,45 @@ def make_pki(t):
 
 
 
-def start_script_server(script, args, err_path, port=None, what='server', timeout=10.0):
-    """Run `/usr/bin/python3 script FD args...` on a TCP socket we bound to 127.0.0.1:port (any
+def start_script_server(script, args, err_path, port=None, what='server', timeout=10.0,
+                        host='127.0.0.1', udp=False, wait=True):
+    """Run `/usr/bin/python3 script FD args...` on a TCP socket we bound to host:port (any
     free port when None; the same port again on a restart) and wait until it prints "ready".
     The script serves on socket FD. Returns (process, port); stop it with stop_script_server().
     The socket is ours until the process has it: no port race, and once it stops, connections
-    are refused."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    are refused.
+
+    udp=True: also a UDP socket on the same host:port, passed as a second descriptor:
+    `script TCPFD UDPFD args...`. wait=False returns at once: call wait_script_ready() later
+    (to start several servers side by side)."""
+    fam = _family(host)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    u = socket.socket(fam, socket.SOCK_DGRAM) if udp else None
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(('127.0.0.1', port or 0))
+        s.bind((host, port or 0))
         s.listen(64)
         port = s.getsockname()[1]
+        fds = [s.fileno()]
+        if u is not None:
+            u.bind((host, port))
+            fds.append(u.fileno())
         with open(err_path, 'ab') as err:
-            proc = subprocess.Popen(['/usr/bin/python3', script, str(s.fileno())] + list(args),
+            proc = subprocess.Popen(['/usr/bin/python3', script] + [str(fd) for fd in fds]
+                                    + list(args),
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                                    pass_fds=(s.fileno(),), start_new_session=True)
+                                    pass_fds=fds, start_new_session=True)
     finally:
         s.close()
+        if u is not None:
+            u.close()
+    if wait:
+        wait_script_ready(proc, err_path, what, timeout)
+    return proc, port
+
+
+def wait_script_ready(proc, err_path, what='server', timeout=10.0):
+    """Wait until a process of start_script_server() prints its "ready" line."""
     deadline = time.monotonic() + timeout
     line = b''
     while not line.endswith(b'\n'):
@@ -1015,7 +1041,6 @@ def start_script_server(script, args, err_path, port=None, what='server', timeou
     if not line.startswith(b'ready'):
         _stop_process(proc, what)
         raise HarnessError('the %s said %r' % (what, line))
-    return proc, port
 
 
 def stop_script_server(proc, what='server'):
@@ -1500,3 +1525,511 @@ class QueryStream(threading.Thread):
             self.error = e
         finally:
             s.close()
+
+
+# --------------------------------------------------------------------------------------------
+# A fake DNS hierarchy on loopback, for recursive mode: DnsTree and the scripted servers
+
+
+# Behaviours of a scripted server (FakeNs). Every scripted server appends each question it gets
+# to its log file ("udp|tcp <TAB> name as received <TAB> type"), before it answers, if it does.
+FAKE_NS_BEHAVIOURS = {
+    'log': 'answers properly from its zones',
+    'timeout': 'never answers (UDP or TCP)',
+    'refused': 'REFUSED',
+    'servfail': 'SERVFAIL',
+    'truncate': 'UDP: TC=1 and no records; TCP: answers properly',
+    'lame': 'NOERROR, no AA: an upward referral to the root (its NS and their addresses)',
+    'lame-empty': 'NOERROR, no AA, no records at all',
+    'no-0x20': 'answers properly but with the question name lower-cased',
+}
+
+TREE_SOA = (3600, 600, 86400, 60)  # refresh retry expire minimum of every DnsTree zone
+TREE_SERIAL = 2024010101
+
+
+def _abs(name):
+    return name if name.endswith('.') else name + '.'
+
+
+def _under(name, zone):
+    """name is zone or below it (names absolute, compared without case)."""
+    return dns.name.from_text(name).is_subdomain(dns.name.from_text(zone))
+
+
+class FakeNs:
+    """A scripted name server on host:port, UDP and TCP, its own process (this file run as a
+    script through start_script_server(udp=True)). It serves the given zone files with a
+    small authoritative logic written with dnspython (answers, in-zone CNAME and DNAME,
+    referrals with glue at zone cuts, NXDOMAIN/NODATA with the SOA), echoes the question
+    exactly as received (case included), and misbehaves as told (FAKE_NS_BEHAVIOURS)."""
+
+    def __init__(self, ctx, host, port, behaviour, zone_files, root=(), name=None):
+        if behaviour not in FAKE_NS_BEHAVIOURS:
+            raise HarnessError('FakeNs: unknown behaviour %r (one of %s)'
+                               % (behaviour, ', '.join(FAKE_NS_BEHAVIOURS)))
+        self.ctx = ctx
+        self.host = host
+        self.port = port
+        self.behaviour = behaviour
+        self.name = name or 'fakens-%s' % host
+        self.dir = ctx.path(self.name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.log = os.path.join(self.dir, 'questions.log')
+        self.err = os.path.join(self.dir, 'stderr.log')
+        self.conf = os.path.join(self.dir, 'fakens.json')
+        open(self.log, 'a').close()
+        with open(self.conf, 'w') as f:
+            json.dump({'behaviour': behaviour, 'zones': dict(zone_files), 'log': self.log,
+                       'root': [[n, list(a)] for n, a in root]}, f, indent=1)
+        self.proc = None
+        ctx.add_log_source(self)
+        ctx.add_cleanup(self.stop)
+
+    def start(self, timeout=10.0, wait=True):
+        self.proc, _ = start_script_server(os.path.abspath(__file__), ['fake-ns', self.conf],
+                                           self.err, self.port, self.name, timeout,
+                                           host=self.host, udp=True, wait=wait)
+        return self
+
+    def wait_ready(self, timeout=10.0):
+        wait_script_ready(self.proc, self.err, self.name, timeout)
+
+    def stop(self):
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            if stop_script_server(proc, self.name):
+                raise HarnessError('%s did not stop on SIGTERM' % self.name)
+
+    def questions(self):
+        """[(transport, name as received, type)] in the order received."""
+        with open(self.log) as f:
+            return [tuple(line.rstrip('\n').split('\t')) for line in f if line.strip()]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def dump_logs(self):
+        return '---- %s (%s, %s:%d) questions: %s ----\n%s---- stderr ----\n%s' % (
+            self.name, self.behaviour, self.host, self.port, self.log, _tail(self.log, 80),
+            _tail(self.err, 40))
+
+
+class DnsTree:
+    """A fake DNS hierarchy on loopback, from the root down, for recursive mode.
+
+    zones: {zone name: {'ns': {NS name: address or [addresses]}, 'records': zone file text
+    (names relative to the zone), 'glue': False (optional: no glue for this delegation in
+    the parent even where the NS name is inside the parent)}}. '.' must be among them.
+    behaviours: {address: one of FAKE_NS_BEHAVIOURS}; any other address is an nsd.
+
+    Each zone file gets its SOA (serial TREE_SERIAL, TREE_SOA values, TTL 3600), its apex NS,
+    the delegations to its child zones with in-bailiwick glue (only for NS names inside this
+    zone: an NS name elsewhere gets none, the glueless case), and the A/AAAA records of the NS
+    names it is authoritative for. Every address of an NS map is one server (nsd or FakeNs) on
+    the same port (a free one unless given), holding only the zones it is named for. The root
+    hints file (root_hints) lists the root's NS names and addresses, like
+    /usr/share/dns/root.hints. All servers start side by side and are waited for."""
+
+    def __init__(self, ctx, zones, behaviours=None, port=None, ttl=3600, name='tree'):
+        self.ctx = ctx
+        self.dir = ctx.path(name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.ttl = ttl
+        self.behaviours = dict(behaviours or {})
+        self.zones = {}
+        for z, spec in zones.items():
+            ns = {}
+            for n, a in spec['ns'].items():
+                ns[_abs(n).lower()] = [a] if isinstance(a, str) else list(a)
+            self.zones[_abs(z).lower() if z != '.' else '.'] = {
+                'ns': ns, 'records': spec.get('records', ''), 'glue': spec.get('glue', True)}
+        if '.' not in self.zones:
+            raise HarnessError('DnsTree: no root zone')
+        # every NS name has one address set, whichever zone names it
+        self.ns_addrs = {}
+        for z, spec in self.zones.items():
+            for n, addrs in spec['ns'].items():
+                if self.ns_addrs.setdefault(n, addrs) != addrs:
+                    raise HarnessError('DnsTree: %s has addresses %r and %r'
+                                       % (n, self.ns_addrs[n], addrs))
+        for a in self.behaviours:
+            if not any(a in addrs for addrs in self.ns_addrs.values()):
+                raise HarnessError('DnsTree: behaviour for %s, which serves no zone' % a)
+        self.port = port or self._free_port()
+        self.zone_files = {}
+        for z in self.zones:
+            path = os.path.join(self.dir, ('root' if z == '.' else z.rstrip('.')) + '.zone')
+            with open(path, 'w') as f:
+                f.write(self.zone_text(z))
+            self.zone_files[z] = path
+        self.root_hints = os.path.join(self.dir, 'root.hints')
+        with open(self.root_hints, 'w') as f:
+            f.write(self.root_hints_text())
+        # one server per address
+        self.servers = {}
+        for addr in self.addresses():
+            served = [z for z in self.zones if addr in self.served_by(z)]
+            b = self.behaviours.get(addr, 'nsd')
+            if b == 'nsd':
+                srv = Nsd(ctx, zones=(), name='nsd-%s' % addr, port=self.port, host=addr,
+                          zone_texts={('.' if z == '.' else z.rstrip('.')):
+                                      self.zone_text(z) for z in served})
+            else:
+                srv = FakeNs(ctx, addr, self.port, b, {z: self.zone_files[z] for z in served},
+                             root=self.root_ns())
+            self.servers[addr] = srv
+
+    def _free_port(self):
+        """A port free for UDP and TCP on every address of the tree (free_port() checks only
+        127.0.0.1 and ::1; another tree may be running on the same addresses)."""
+        for _ in range(50):
+            port = free_port()
+            socks = []
+            try:
+                for a in self.addresses():
+                    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                        s = socket.socket(_family(a), kind)
+                        socks.append(s)
+                        s.bind((a, port))
+                return port
+            except OSError:
+                continue
+            finally:
+                for s in socks:
+                    s.close()
+        raise HarnessError('DnsTree: no port free on all of %s' % ', '.join(self.addresses()))
+
+    # description ------------------------------------------------------------------------------
+
+    def addresses(self):
+        out = []
+        for addrs in self.ns_addrs.values():
+            out += [a for a in addrs if a not in out]
+        return out
+
+    def served_by(self, zone):
+        """Addresses of the servers of zone."""
+        out = []
+        for addrs in self.zones[zone]['ns'].values():
+            out += [a for a in addrs if a not in out]
+        return out
+
+    def parent(self, zone):
+        """The closest enclosing zone of the tree (None for the root)."""
+        if zone == '.':
+            return None
+        n = dns.name.from_text(zone).parent()
+        while True:
+            t = n.to_text().lower()
+            if t in self.zones:
+                return t
+            n = n.parent()
+
+    def zone_of(self, name):
+        """The zone of the tree that is authoritative for name (the closest enclosing one)."""
+        n = dns.name.from_text(_abs(name))
+        while True:
+            t = n.to_text().lower()
+            if t in self.zones:
+                return t
+            n = n.parent()
+
+    def children(self, zone):
+        return [z for z in self.zones if self.parent(z) == zone]
+
+    def root_ns(self):
+        return [(n, a) for n, a in self.zones['.']['ns'].items()]
+
+    def root_addresses(self):
+        return self.served_by('.')
+
+    @staticmethod
+    def _addr_lines(name, addrs, ttl):
+        return ['%s %d IN %s %s' % (name, ttl, 'AAAA' if ':' in a else 'A', a) for a in addrs]
+
+    def zone_text(self, zone):
+        spec = self.zones[zone]
+        ns_names = list(spec['ns'])
+        origin = zone
+        lines = ['$ORIGIN %s' % origin, '$TTL %d' % self.ttl,
+                 '@ IN SOA %s hostmaster.%s %d %d %d %d %d'
+                 % ((ns_names[0], '' if zone == '.' else zone, TREE_SERIAL) + TREE_SOA)]
+        lines += ['@ IN NS %s' % n for n in ns_names]
+        addr_names = []  # NS names whose addresses this zone holds (data or glue)
+        for n in ns_names:
+            if _under(n, zone):
+                addr_names.append(n)
+        for child in self.children(zone):
+            cspec = self.zones[child]
+            lines += ['%s IN NS %s' % (child, n) for n in cspec['ns']]
+            if cspec['glue']:
+                addr_names += [n for n in cspec['ns'] if _under(n, zone)]
+        addr_names += [n for n in self.ns_addrs if self.zone_of(n) == zone]
+        seen = set()
+        for n in addr_names:
+            if n not in seen:
+                seen.add(n)
+                lines += self._addr_lines(n, self.ns_addrs[n], self.ttl)
+        lines.append(spec['records'].strip())
+        return '\n'.join(lines) + '\n'
+
+    def root_hints_text(self):
+        lines = ['; root hints of a DnsTree (harness.py)']
+        for n, addrs in self.root_ns():
+            lines.append('. 3600000 NS %s' % n)
+            lines += self._addr_lines(n, addrs, 3600000)
+        return '\n'.join(lines) + '\n'
+
+    # servers ----------------------------------------------------------------------------------
+
+    def start(self, timeout=10.0):
+        for srv in self.servers.values():
+            srv.start(wait=False)
+        for srv in self.servers.values():
+            srv.wait_ready(timeout)
+        return self
+
+    def stop(self):
+        errors = []
+        for srv in self.servers.values():
+            try:
+                srv.stop()
+            except HarnessError as e:
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def server(self, addr):
+        return self.servers[addr]
+
+    def questions(self, addr):
+        """What the scripted server at addr was asked: [(transport, name, type)]."""
+        srv = self.servers[addr]
+        if not isinstance(srv, FakeNs):
+            raise HarnessError('%s is an nsd: no question log' % addr)
+        return srv.questions()
+
+    def resolver_config(self, cfg):
+        """Turn a default_config() into recursive mode on this tree (no DNSSEC)."""
+        s = cfg['server']
+        s.pop('forwarders', None)
+        s['mode'] = 'recursive'
+        s['dnssec'] = False
+        s['root_hints'] = self.root_hints
+        s['ns_port'] = self.port
+        s['ns_loopback'] = True
+        return cfg
+
+
+# The scripted server itself (the process FakeNs starts).
+
+
+def _fake_ns_answer(zones, behaviour, root, q, transport):
+    """The response to query q (a dns.message), or None to stay silent."""
+    import dns.opcode
+    import dns.rdataclass
+    import dns.rrset
+    IN = dns.rdataclass.IN
+    T = dns.rdatatype
+    r = dns.message.make_response(q, our_payload=1232)
+    if behaviour == 'timeout':
+        return None
+    if q.opcode() != dns.opcode.QUERY or len(q.question) != 1:
+        r.set_rcode(dns.rcode.NOTIMP)
+        return r
+    qname, qtype = q.question[0].name, q.question[0].rdtype
+    if behaviour == 'no-0x20':
+        r.question = [dns.rrset.RRset(qname.canonicalize(), q.question[0].rdclass, qtype)]
+    if behaviour == 'refused':
+        r.set_rcode(dns.rcode.REFUSED)
+        return r
+    if behaviour == 'servfail':
+        r.set_rcode(dns.rcode.SERVFAIL)
+        return r
+    if behaviour == 'lame-empty':
+        return r
+    if behaviour == 'lame':
+        ns = dns.rrset.from_text_list(dns.name.root, 3600000, IN, T.NS, [n for n, _ in root])
+        r.authority.append(ns)
+        for n, addrs in root:
+            for a in addrs:
+                r.additional.append(dns.rrset.from_text(n, 3600000, IN,
+                                                        T.AAAA if ':' in a else T.A, a))
+        return r
+    if behaviour == 'truncate' and transport == 'udp':
+        r.flags |= dns.flags.AA | dns.flags.TC
+        return r
+    zone = None
+    for origin, z in zones.items():
+        if qname.is_subdomain(origin) and (zone is None or origin.is_subdomain(zone.origin)):
+            zone = z
+    if zone is None:
+        r.set_rcode(dns.rcode.REFUSED)
+        return r
+    r.flags |= dns.flags.AA
+    origin = zone.origin
+
+    def add(section, name, rds):
+        if not any(x.name == name and x.rdtype == rds.rdtype for x in section):
+            section.append(dns.rrset.from_rdata_list(name, rds.ttl, list(rds)))
+
+    def addresses_of(targets):
+        for t in targets:
+            if t.is_subdomain(origin):
+                node = zone.get_node(t)
+                for typ in (T.A, T.AAAA):
+                    rds = node.get_rdataset(IN, typ) if node else None
+                    if rds:
+                        add(r.additional, t, rds)
+
+    def negative(name):
+        soa = zone.get_node(origin).get_rdataset(IN, T.SOA)
+        r.authority.append(dns.rrset.from_rdata_list(origin, min(soa.ttl, soa[0].minimum),
+                                                     list(soa)))
+
+    name = qname
+    for _ in range(16):  # CNAME/DNAME chase inside the zone
+        below = []
+        n = name
+        while n != origin:
+            below.append(n)
+            n = n.parent()
+        redirected = False
+        for n in reversed(below):
+            node = zone.get_node(n)
+            if node is None:
+                continue
+            ns = node.get_rdataset(IN, T.NS)
+            if ns and not (n == name and qtype == T.DS):
+                if not r.answer:  # a referral (after a CNAME into a cut: stop there)
+                    r.flags &= ~dns.flags.AA
+                    add(r.authority, n, ns)
+                    addresses_of([rd.target for rd in ns])
+                return r
+            dname = node.get_rdataset(IN, T.DNAME) if n != name else None
+            if dname:
+                add(r.answer, n, dname)
+                target = name.relativize(n).derelativize(dname[0].target)
+                r.answer.append(dns.rrset.from_text(name, dname.ttl, IN, T.CNAME,
+                                                    target.to_text()))
+                if not target.is_subdomain(origin):
+                    return r
+                name = target
+                redirected = True
+                break
+        if redirected:
+            continue
+        node = zone.get_node(name)
+        if node is None:
+            ent = any(k != name and k.is_subdomain(name) for k in zone.nodes)
+            if not ent:
+                r.set_rcode(dns.rcode.NXDOMAIN)
+            negative(name)
+            return r
+        rds = node.get_rdataset(IN, qtype)
+        if rds:
+            add(r.answer, name, rds)
+            if qtype == T.NS:
+                addresses_of([rd.target for rd in rds])
+            return r
+        cname = node.get_rdataset(IN, T.CNAME)
+        if cname and qtype != T.CNAME:
+            add(r.answer, name, cname)
+            if not cname[0].target.is_subdomain(origin):
+                return r
+            name = cname[0].target
+            continue
+        negative(name)
+        return r
+    return r
+
+
+def _fake_ns_main(tcp_fd, udp_fd, conf_path):
+    import dns.exception
+    import dns.zone
+    with open(conf_path) as f:
+        conf = json.load(f)
+    behaviour = conf['behaviour']
+    root = [(n, a) for n, a in conf['root']]
+    zones = {}
+    for origin, path in conf['zones'].items():
+        z = dns.zone.from_file(path, origin=origin, relativize=False, check_origin=True)
+        zones[z.origin] = z
+    logf = open(conf['log'], 'a')
+    lock = threading.Lock()
+
+    def handle(wire, transport):
+        try:
+            q = dns.message.from_wire(wire)
+        except Exception as e:
+            sys.stderr.write('bad query over %s: %s\n' % (transport, e))
+            return None
+        if q.question:
+            with lock:
+                logf.write('%s\t%s\t%s\n' % (transport, q.question[0].name.to_text(),
+                                             dns.rdatatype.to_text(q.question[0].rdtype)))
+                logf.flush()
+        r = _fake_ns_answer(zones, behaviour, root, q, transport)
+        if r is None:
+            return None
+        size = 65535
+        if transport == 'udp':
+            size = max(512, min(q.payload, 1232)) if q.edns >= 0 else 512
+        try:
+            return r.to_wire(max_size=size)
+        except dns.exception.TooBig:
+            r.answer, r.authority, r.additional = [], [], []
+            r.flags |= dns.flags.TC
+            return r.to_wire()
+
+    def serve_tcp(conn):
+        try:
+            while True:
+                hdr = recv_exact(conn, 2, 30.0)
+                if len(hdr) < 2:
+                    return
+                body = recv_exact(conn, struct.unpack('!H', hdr)[0], 30.0)
+                out = handle(body, 'tcp')
+                if out is not None:
+                    conn.sendall(frame(out))
+        except (NoAnswer, OSError):
+            pass
+        finally:
+            conn.close()
+
+    def accept_loop(lsock):
+        while True:
+            conn, _ = lsock.accept()
+            threading.Thread(target=serve_tcp, args=(conn,), daemon=True).start()
+
+    tcp_sock = socket.socket(fileno=tcp_fd)
+    udp_sock = socket.socket(fileno=udp_fd)
+    threading.Thread(target=accept_loop, args=(tcp_sock,), daemon=True).start()
+    sys.stdout.write('ready\n')
+    sys.stdout.flush()
+    while True:
+        wire, peer = udp_sock.recvfrom(65535)
+        out = handle(wire, 'udp')
+        if out is not None:
+            udp_sock.sendto(out, peer)
+
+
+if __name__ == '__main__':
+    # harness.py TCPFD UDPFD fake-ns CONFIG: a FakeNs (started by start_script_server)
+    if len(sys.argv) == 5 and sys.argv[3] == 'fake-ns':
+        _fake_ns_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[4])
+    else:
+        sys.stderr.write('usage: harness.py TCPFD UDPFD fake-ns CONFIG.json (FakeNs process)\n')
+        sys.exit(2)
