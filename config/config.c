@@ -63,6 +63,7 @@ struct cfg_root *cfg_free(struct cfg_root *cfg)
 	core_free(cfg->server.listen);
 	core_free(cfg->server.forwarders);
 	core_free(cfg->server.root_hints);
+	core_free(cfg->server.trust_anchor);
 	core_free(cfg->server.state_dir);
 	core_free(cfg->server.control_socket);
 	core_free(cfg->server.log_level);

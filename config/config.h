@@ -141,6 +141,8 @@ struct cfg_server {
 	 * tests), and whether loopback addresses may be asked (ns_loopback, default false) */
 	uint16_t ns_port;
 	bool ns_loopback;
+	/** recursive mode with dnssec: DS/DNSKEY records of the root (NULL: built in) */
+	char *trust_anchor;
 };
 
 /** Why a name is blocked; each reason has its own Extended DNS Error (RFC 8914). */

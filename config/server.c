@@ -45,6 +45,7 @@ enum {
 	S_EDNS_BUFFER_SIZE,
 	S_NS_PORT,
 	S_NS_LOOPBACK,
+	S_TRUST_ANCHOR,
 	S_COUNT,
 };
 
@@ -68,6 +69,7 @@ static const struct cfg_key server_keys[S_COUNT] = {
 	[S_EDNS_BUFFER_SIZE] = {"edns_buffer_size", NULL},
 	[S_NS_PORT] = {"ns_port", NULL},
 	[S_NS_LOOPBACK] = {"ns_loopback", NULL},
+	[S_TRUST_ANCHOR] = {"trust_anchor", NULL},
 };
 
 static const struct cfg_duration_spec tcp_idle_spec = {100, 3600 * SECOND_MS, false, false, 0};
@@ -649,6 +651,9 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 		case S_NS_LOOPBACK:
 			cfg_load_bool(ctx, val, &srv->ns_loopback);
 			break;
+		case S_TRUST_ANCHOR:
+			cfg_load_path(ctx, val, "/etc/lanhmanh/root.key", 0, &srv->trust_anchor);
+			break;
 		default:
 			break;
 		}
@@ -661,12 +666,7 @@ void cfg_server_load(struct cfg_ctx *ctx, yaml_node_t *key, yaml_node_t *node)
 	    (!kv[S_FORWARDERS].value || cfg_node_is_null(kv[S_FORWARDERS].value)))
 		forwarders_from_resolv_conf(ctx, key, srv);
 	if (mode_ok && srv->mode == CFG_MODE_RECURSIVE) {
-		size_t mark = cfg_path_push_key(ctx, kv[S_DNSSEC].value ? "dnssec" : "mode");
-		if (srv->dnssec)
-			cfg_error(ctx, kv[S_DNSSEC].value ? kv[S_DNSSEC].value : kv[S_MODE].value,
-				  "recursive mode does not validate DNSSEC in this version yet; set 'dnssec: false' to resolve from the root without validation (answers are then never marked AD), or use mode 'forward' with validating forwarders");
-		cfg_path_pop(ctx, mark);
-		mark = cfg_path_push_key(ctx, "forwarders");
+		size_t mark = cfg_path_push_key(ctx, "forwarders");
 		if (kv[S_FORWARDERS].value && !cfg_node_is_null(kv[S_FORWARDERS].value))
 			cfg_warn(ctx, kv[S_FORWARDERS].value,
 				 "forwarders are not used in recursive mode; ignoring them");

@@ -41,7 +41,7 @@ struct up_sock {
 struct waiter {
 	struct waiter *next;
 	struct rsv_client client;
-	struct rsv_query q; /**< its own ID, case, EDNS size */
+	struct rsv_query q;	 /**< its own ID, case, EDNS size */
 	struct rsv_chain *chain; /**< owned: the client's query of a rewrite, or NULL */
 };
 
@@ -49,23 +49,23 @@ struct rsv_request {
 	struct rsv_worker *w;
 	struct rsv_client client;
 	struct rsv_query q;
-	struct rsv_chain *chain; /**< owned: the client's query of a rewrite, or NULL */
-	uint64_t key_hash; /**< cache key hash of the question: the coalescing key */
-	uint8_t key_flags; /**< RSV_CACHE_F_* of the question */
+	struct rsv_chain *chain;   /**< owned: the client's query of a rewrite, or NULL */
+	uint64_t key_hash;	   /**< cache key hash of the question: the coalescing key */
+	uint8_t key_flags;	   /**< RSV_CACHE_F_* of the question */
 	struct rsv_request *hnext; /**< next in the worker's inflight bucket */
-	struct waiter *waiters; /**< coalesced clients, answered with the same upstream answer */
+	struct waiter *waiters;	   /**< coalesced clients, answered with the same upstream answer */
 	unsigned n_waiters;
 	uv_timer_t timer; /**< per-try timeout; the request is freed in its close callback */
 	struct up_sock *sock;
 	unsigned upstream; /**< index into server->upstreams of the current try */
-	uint16_t id; /**< query ID of the current try */
+	uint16_t id;	   /**< query ID of the current try */
 	uint64_t sent_ms;
 	unsigned tries;
 	uint64_t tried; /**< bitmask of upstream indexes tried */
 	uint8_t query[QUERY_MAX];
 	size_t query_len;
 	bool finished;
-	struct rsv_iter *iter; /**< recursive mode: the resolution in progress */
+	struct rsv_iter *iter;		 /**< recursive mode: the resolution in progress */
 	struct rsv_request *prev, *next; /**< worker's list */
 };
 
@@ -100,11 +100,12 @@ static void upstream_failed(struct rsv_upstream *u, uint64_t now_ms)
 	if (backoff < RSV_UPSTREAM_BACKOFF_MIN_MS)
 		backoff = RSV_UPSTREAM_BACKOFF_MIN_MS;
 	uint64_t was = atomic_exchange(&u->dead_until_ms, now_ms + backoff);
-	uint32_t next = backoff * 2 > RSV_UPSTREAM_BACKOFF_MAX_MS ? RSV_UPSTREAM_BACKOFF_MAX_MS
-								 : backoff * 2;
+	uint32_t next = backoff * 2 > RSV_UPSTREAM_BACKOFF_MAX_MS ? RSV_UPSTREAM_BACKOFF_MAX_MS :
+								    backoff * 2;
 	atomic_store(&u->backoff_ms, next);
 	if (was == 0)
-		core_log_warn("rsv", "forwarder '%s' is down after %u failures; probing again in %u ms",
+		core_log_warn("rsv",
+			      "forwarder '%s' is down after %u failures; probing again in %u ms",
 			      u->addr.text, fails, backoff);
 }
 
@@ -123,8 +124,8 @@ static int choose_upstream(struct rsv_request *req, const struct rsv_ruleset *rs
 			unsigned idx = rs->forwarders[i];
 			struct rsv_upstream *u = &s->upstreams[idx];
 			bool tried = req->tried & (1ull << idx);
-			uint64_t dead = atomic_load_explicit(&u->dead_until_ms,
-							     memory_order_relaxed);
+			uint64_t dead =
+				atomic_load_explicit(&u->dead_until_ms, memory_order_relaxed);
 			switch (pass) {
 			case 0:
 				if (!tried && dead == 0)
@@ -234,9 +235,9 @@ static void request_finish(struct rsv_request *req)
 }
 
 /* A stale answer for @q if the cache has one, else SERVFAIL (to @chain's query, when set). */
-static void fail_one(struct rsv_worker *w, const struct rsv_ruleset *rs,
-		     const struct rsv_query *q, const struct rsv_chain *chain,
-		     struct rsv_client *client, const char *why)
+static void fail_one(struct rsv_worker *w, const struct rsv_ruleset *rs, const struct rsv_query *q,
+		     const struct rsv_chain *chain, struct rsv_client *client, enum rsv_ede ede,
+		     const char *why)
 {
 	uint32_t stale = rs->cfg->server.serve_stale_s;
 	if (chain) {
@@ -245,26 +246,25 @@ static void fail_one(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	}
 	if (stale == 0 || !rsv_worker_answer_from_cache(w, rs, NULL, q, client, stale)) {
 		cmpl_count(w->counters, CMPL_SERVFAIL);
-		rsv_worker_answer_error(w, rs, q, client, RSV_RCODE_SERVFAIL,
-					RSV_EDE_NO_REACHABLE_AUTHORITY, why);
+		rsv_worker_answer_error(w, rs, q, client, RSV_RCODE_SERVFAIL, ede, why);
 	}
 }
 
-/* Every try failed (@why, for the EDE text): answer the client and every waiter. */
-static void request_fail_why(struct rsv_request *req, const char *why)
+/* Every try failed (@ede, @why for its text): answer the client and every waiter. */
+static void request_fail_why(struct rsv_request *req, enum rsv_ede ede, const char *why)
 {
 	struct rsv_worker *w = req->w;
 	rsv_worker_online(w);
 	const struct rsv_ruleset *rs = rsv_worker_ruleset(w);
-	fail_one(w, rs, &req->q, req->chain, &req->client, why);
+	fail_one(w, rs, &req->q, req->chain, &req->client, ede, why);
 	for (struct waiter *wt = req->waiters; wt; wt = wt->next)
-		fail_one(w, rs, &wt->q, wt->chain, &wt->client, why);
+		fail_one(w, rs, &wt->q, wt->chain, &wt->client, ede, why);
 	request_finish(req);
 }
 
 static void request_fail(struct rsv_request *req)
 {
-	request_fail_why(req, "no forwarder answered");
+	request_fail_why(req, RSV_EDE_NO_REACHABLE_AUTHORITY, "no forwarder answered");
 }
 
 static void next_try(struct rsv_request *req);
@@ -436,7 +436,7 @@ static void deliver(struct rsv_request *req, const uint8_t *msg, size_t len, str
 		uint8_t *copy = core_malloc(blen + 1024);
 		for (struct waiter *wt = req->waiters; wt; wt = wt->next) {
 			if (!copy) {
-				fail_one(w, rs, &wt->q, wt->chain, &wt->client,
+				fail_one(w, rs, &wt->q, wt->chain, &wt->client, RSV_EDE_OTHER,
 					 "out of memory");
 				continue;
 			}
@@ -446,25 +446,24 @@ static void deliver(struct rsv_request *req, const uint8_t *msg, size_t len, str
 		}
 		core_free(copy);
 	}
-	answer_client(w, rs, &req->q, req->chain, &req->client, buf, blen,
-		      sizeof(w->out_buf) - 2);
+	answer_client(w, rs, &req->q, req->chain, &req->client, buf, blen, sizeof(w->out_buf) - 2);
 	request_finish(req);
 }
 
 /* Recursive mode: the iterator's answer (or failure) for @arg, a request. */
-static void iter_done(void *arg, const uint8_t *msg, size_t len, const char *why)
+static void iter_done(void *arg, const uint8_t *msg, size_t len, enum rsv_ede ede, const char *why)
 {
 	struct rsv_request *req = arg;
 	req->iter = NULL;
 	if (!msg) {
-		request_fail_why(req, why ? why : "resolution failed");
+		request_fail_why(req, ede, why ? why : "resolution failed");
 		return;
 	}
 	struct rsv_scan *sc = core_malloc(sizeof(*sc));
 	if (!sc || len > sizeof(req->w->out_buf) - 2 ||
 	    rsv_wire_scan_response(msg, len, &req->q, sc) != 0) {
 		core_free(sc);
-		request_fail_why(req, "the answer could not be used");
+		request_fail_why(req, RSV_EDE_OTHER, "the answer could not be used");
 		return;
 	}
 	deliver(req, msg, len, sc);
@@ -660,8 +659,8 @@ static void next_try(struct rsv_request *req)
 		atomic_fetch_add_explicit(&u->sent, 1, memory_order_relaxed);
 		int r = send_udp(req, u);
 		if (r == 0) {
-			uv_timer_start(&req->timer, timeout_cb,
-				       rs->cfg->server.upstream_timeout_ms, 0);
+			uv_timer_start(&req->timer, timeout_cb, rs->cfg->server.upstream_timeout_ms,
+				       0);
 			return;
 		}
 		core_log_debug("rsv", "cannot send to '%s': %s", u->addr.text, uv_strerror(r));
@@ -727,8 +726,8 @@ void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
 		req->hnext = *b;
 		*b = req;
 	}
-	req->query_len = rsv_wire_write_query(q, 0, UPSTREAM_UDP_SIZE, req->query,
-					      sizeof(req->query));
+	req->query_len =
+		rsv_wire_write_query(q, 0, UPSTREAM_UDP_SIZE, req->query, sizeof(req->query));
 	uv_timer_init(&w->loop, &req->timer);
 	req->timer.data = req;
 	req->next = w->requests;
@@ -742,7 +741,7 @@ void rsv_forward_start(struct rsv_worker *w, const struct rsv_ruleset *rs,
 	}
 	if (rs->cfg->server.mode == CFG_MODE_RECURSIVE) {
 		if (rsv_iter_start(w, q, iter_done, req, &req->iter) != 0)
-			request_fail_why(req, "out of memory");
+			request_fail_why(req, RSV_EDE_OTHER, "out of memory");
 		return;
 	}
 	next_try(req);

@@ -17,6 +17,7 @@
 #include "core/rand.h"
 #include "resolver/cache.h"
 #include "resolver/server.h"
+#include "resolver/validate.h"
 #include "resolver/worker.h"
 
 #define RTO_UNKNOWN_MS 400 /* a server never asked */
@@ -260,6 +261,21 @@ struct budget {
 	unsigned queries;
 	unsigned cname_hops;
 	uint64_t deadline_ms;
+	bool insecure; /* some step of the answer was in an unsigned zone: no AD */
+};
+
+/* DNSSEC: what the iteration knows of the zone it asks. */
+enum sec {
+	SEC_OFF,      /* not validating (dnssec off, CD, a name-server address) */
+	SEC_SECURE,   /* @keys are the zone's validated DNSKEYs */
+	SEC_INSECURE, /* a parent proved there is no DS on the way */
+};
+
+/* A DNSKEY or DS fetch that must come before the question itself. */
+enum fetch {
+	FETCH_NONE,
+	FETCH_DNSKEY, /* the DNSKEY set of @fetch_zone, validated against @fetch_ds */
+	FETCH_DS,     /* the DS set of @fetch_zone (a deeper zone the same servers serve) */
 };
 
 struct rsv_iter {
@@ -295,6 +311,14 @@ struct rsv_iter {
 	bool sent_0x20;
 	uint64_t sent_ms;
 	bool finished;
+	/* DNSSEC */
+	bool validate;	/* dnssec on, the client did not set CD */
+	bool want_sigs; /* the client set DO: keep RRSIGs and NSECs in the answer */
+	enum sec sec;
+	ldns_rr_list *keys; /* SEC_SECURE: the DNSKEYs of @zone */
+	enum fetch fetch;
+	ldns_rdf *fetch_zone;
+	ldns_rr_list *fetch_ds; /* FETCH_DNSKEY: what the keys must match (DS or anchor) */
 };
 
 static void step(struct rsv_iter *it);
@@ -348,6 +372,27 @@ static void clear_cut(struct rsv_iter *it)
 	it->n_addrs = 0;
 	ldns_rdf_deep_free(it->zone);
 	it->zone = NULL;
+	/* the keys were the old zone's */
+	ldns_rr_list_deep_free(it->keys);
+	it->keys = NULL;
+}
+
+static void clear_fetch(struct rsv_iter *it)
+{
+	it->fetch = FETCH_NONE;
+	ldns_rdf_deep_free(it->fetch_zone);
+	it->fetch_zone = NULL;
+	ldns_rr_list_deep_free(it->fetch_ds);
+	it->fetch_ds = NULL;
+}
+
+/* Ask for the DNSKEY set of @zone (taken) before anything else; it must match @ds (taken). */
+static void want_keys(struct rsv_iter *it, ldns_rdf *zone, ldns_rr_list *ds)
+{
+	clear_fetch(it);
+	it->fetch = FETCH_DNSKEY;
+	it->fetch_zone = zone;
+	it->fetch_ds = ds;
 }
 
 static void iter_close_cb(uv_handle_t *h)
@@ -370,6 +415,9 @@ static void iter_free(struct rsv_iter *it)
 	ldns_rdf_deep_free(it->target);
 	ldns_rdf_deep_free(it->sent_name);
 	ldns_rr_list_deep_free(it->chain);
+	ldns_rr_list_deep_free(it->keys);
+	ldns_rdf_deep_free(it->fetch_zone);
+	ldns_rr_list_deep_free(it->fetch_ds);
 	it->finished = true;
 	uv_timer_stop(&it->timer);
 	uv_close((uv_handle_t *)&it->timer, iter_close_cb);
@@ -552,17 +600,36 @@ static void set_cut(struct rsv_iter *it, ldns_rdf *zone, const ldns_rr_list *ns,
 	}
 }
 
-/* The closest delegation known for the target: a cached one, or the root. */
+/* The validated DNSKEYs of @zone from the cache (only validated sets are stored), or NULL. */
+static ldns_rr_list *cached_keys(struct rsv_iter *it, const ldns_rdf *zone)
+{
+	ldns_pkt *p = cache_get(it->w, zone, LDNS_RR_TYPE_DNSKEY);
+	if (!p)
+		return NULL;
+	ldns_rr_list *keys = ldns_rr_list_clone(ldns_pkt_answer(p));
+	ldns_pkt_free(p);
+	return keys;
+}
+
+/*
+ * The closest delegation known for the target: a cached one, or the root. Validating, a cut is
+ * only a starting point when the chain of trust down to it is known: its validated DNSKEYs are
+ * cached (secure), or a zone at or above it was proved unsigned (insecure); otherwise the walk
+ * goes on up, to the root and its keys (fetched and checked against the trust anchor first).
+ */
 static void closest_cut(struct rsv_iter *it)
 {
 	uint8_t labels = ldns_dname_label_count(it->target);
+	ldns_pkt *deepest = NULL; /* the deepest cached delegation, validating */
+	ldns_rdf *deepest_name = NULL;
+	it->sec = it->validate ? SEC_SECURE : SEC_OFF;
 	/* DS records live in the parent zone: start above the name itself */
 	for (uint16_t k = it->qtype == LDNS_RR_TYPE_DS ? 1 : 0; k < labels; k++) {
 		ldns_rdf *name = ldns_dname_clone_from(it->target, k);
 		if (!name)
 			break;
 		ldns_pkt *p = cache_get(it->w, name, LDNS_RR_TYPE_NS);
-		if (p) {
+		if (p && !it->validate) {
 			set_cut(it, name, ldns_pkt_answer(p), ldns_pkt_additional(p));
 			ldns_pkt_free(p);
 			if (it->n_ns > 0)
@@ -570,20 +637,80 @@ static void closest_cut(struct rsv_iter *it)
 			clear_cut(it);
 			continue;
 		}
+		if (p) {
+			ldns_rr_list *keys = cached_keys(it, name);
+			if (keys) {
+				set_cut(it, name, ldns_pkt_answer(p), ldns_pkt_additional(p));
+				ldns_pkt_free(p);
+				it->keys = keys;
+				ldns_pkt_free(deepest);
+				ldns_rdf_deep_free(deepest_name);
+				deepest = NULL;
+				deepest_name = NULL;
+				if (it->n_ns > 0)
+					return;
+				clear_cut(it);
+				continue;
+			}
+			if (!deepest) {
+				deepest = p;
+				deepest_name = ldns_rdf_clone(name);
+				p = NULL;
+			}
+		}
+		ldns_pkt_free(p);
+		ldns_pkt *marker = deepest ? cache_get(it->w, name, LDNS_RR_TYPE_DS) : NULL;
 		ldns_rdf_deep_free(name);
+		if (marker) {
+			/* @name has no DS (proved when it was cached): all below is insecure */
+			ldns_pkt_free(marker);
+			set_cut(it, deepest_name, ldns_pkt_answer(deepest),
+				ldns_pkt_additional(deepest));
+			ldns_pkt_free(deepest);
+			it->sec = SEC_INSECURE;
+			if (it->n_ns > 0)
+				return;
+			clear_cut(it);
+			deepest = NULL;
+			deepest_name = NULL;
+			it->sec = SEC_SECURE;
+		}
 	}
+	ldns_pkt_free(deepest);
+	ldns_rdf_deep_free(deepest_name);
 	clear_cut(it);
 	it->zone = ldns_dname_new_frm_str(".");
-	const struct rsv_roots *roots = ruleset(it)->roots;
-	for (size_t i = 0; roots && i < roots->n; i++)
-		add_addr(it, &roots->a[i]);
+	const struct rsv_ruleset *rs = ruleset(it);
+	for (size_t i = 0; rs->roots && i < rs->roots->n; i++)
+		add_addr(it, &rs->roots->a[i]);
+	if (it->validate && it->zone) {
+		it->keys = cached_keys(it, it->zone);
+		if (!it->keys)
+			want_keys(it, ldns_rdf_clone(it->zone),
+				  rs->anchor ? ldns_rr_list_clone(rs->anchor) : NULL);
+	}
 }
 
 /* ---- ending --------------------------------------------------------------------------------- */
 
 static void child_done(struct rsv_iter *parent, struct rsv_iter *child, const ldns_rr_list *rrs);
 
+static void finish_fail_ede(struct rsv_iter *it, enum rsv_ede ede, const char *why);
+
 static void finish_fail(struct rsv_iter *it, const char *why)
+{
+	finish_fail_ede(it, RSV_EDE_NO_REACHABLE_AUTHORITY, why);
+}
+
+/* Validation failed: SERVFAIL with the EDE of @f. */
+static void finish_bogus(struct rsv_iter *it, const struct rsv_val_fail *f)
+{
+	char why[260];
+	snprintf(why, sizeof(why), "DNSSEC: %s", f->why);
+	finish_fail_ede(it, f->ede, why);
+}
+
+static void finish_fail_ede(struct rsv_iter *it, enum rsv_ede ede, const char *why)
 {
 	struct rsv_iter *parent = it->parent;
 	if (parent) {
@@ -602,7 +729,7 @@ static void finish_fail(struct rsv_iter *it, const char *why)
 	snprintf(text, sizeof(text), "%s (zone %s)", why, zone);
 	iter_free(it);
 	if (done)
-		done(arg, NULL, 0, text);
+		done(arg, NULL, 0, ede, text);
 }
 
 /* Add a copy of @rr to @p's @section, owner and names in its data in lower case. */
@@ -615,9 +742,23 @@ static void push_canonical(ldns_pkt *p, ldns_pkt_section section, const ldns_rr 
 	ldns_pkt_push_rr(p, section, c);
 }
 
+/* Append to @out copies of the RRSIGs of @list over (@name, @type). */
+static void push_sigs(ldns_rr_list *out, const ldns_rr_list *list, const ldns_rdf *name,
+		      uint16_t type)
+{
+	for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(list, i);
+		const ldns_rdf *tc = ldns_rr_rrsig_typecovered(rr);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG && tc &&
+		    ldns_rdf2rr_type(tc) == type &&
+		    ldns_dname_compare(ldns_rr_owner(rr), name) == 0)
+			ldns_rr_list_push_rr(out, ldns_rr_clone(rr));
+	}
+}
+
 /* The answer: the chain, then @final (answer RRs of the target), @soa (negative answers). */
 static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_list *final,
-		      const ldns_rr *soa)
+		      const ldns_rr *soa, const ldns_pkt *from)
 {
 	if (it->parent) {
 		struct rsv_iter *parent = it->parent;
@@ -644,6 +785,8 @@ static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_l
 	ldns_pkt_set_qr(p, true);
 	ldns_pkt_set_ra(p, true);
 	ldns_pkt_set_rcode(p, (uint8_t)rcode);
+	/* AD: every step of the answer validated (RFC 4035 §3.2.3) */
+	ldns_pkt_set_ad(p, it->validate && it->sec == SEC_SECURE && !it->budget->insecure);
 	ldns_rr_set_owner(q, ldns_rdf_clone(it->qname));
 	ldns_rr_set_type(q, (ldns_rr_type)it->qtype);
 	ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
@@ -656,6 +799,23 @@ static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_l
 		push_canonical(p, LDNS_SECTION_ANSWER, ldns_rr_list_rr(final, i));
 	if (soa)
 		push_canonical(p, LDNS_SECTION_AUTHORITY, soa);
+	if (it->want_sigs && from) {
+		/* DNSSEC data for a client that asked (DO): the signatures, the denial records */
+		ldns_rr_list *extra = ldns_rr_list_new();
+		if (extra && final && ldns_rr_list_rr_count(final))
+			push_sigs(extra, ldns_pkt_answer(from), it->target, it->qtype);
+		for (size_t i = 0; extra && i < ldns_rr_list_rr_count(extra); i++)
+			push_canonical(p, LDNS_SECTION_ANSWER, ldns_rr_list_rr(extra, i));
+		ldns_rr_list_deep_free(extra);
+		const ldns_rr_list *auth = ldns_pkt_authority(from);
+		for (size_t i = 0; soa && i < ldns_rr_list_rr_count(auth); i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(auth, i);
+			ldns_rr_type t = ldns_rr_get_type(rr);
+			if (t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3 ||
+			    t == LDNS_RR_TYPE_RRSIG)
+				push_canonical(p, LDNS_SECTION_AUTHORITY, rr);
+		}
+	}
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	ldns_status st = ldns_pkt2wire(&wire, p, &len);
@@ -670,7 +830,7 @@ static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_l
 	it->done = NULL;
 	iter_free(it);
 	if (done)
-		done(arg, wire, len, NULL);
+		done(arg, wire, len, RSV_EDE_NONE, NULL);
 	free(wire);
 }
 
@@ -790,6 +950,10 @@ static void send_tcp(struct rsv_iter *it, const uint8_t *wire, size_t len);
 /* The name to ask the current server: the next label below its zone when minimising. */
 static ldns_rdf *name_to_send(struct rsv_iter *it, uint16_t *type)
 {
+	if (it->fetch != FETCH_NONE) {
+		*type = it->fetch == FETCH_DNSKEY ? LDNS_RR_TYPE_DNSKEY : LDNS_RR_TYPE_DS;
+		return ldns_rdf_clone(it->fetch_zone);
+	}
 	uint8_t zl = ldns_dname_label_count(it->zone);
 	uint8_t tl = ldns_dname_label_count(it->target);
 	*type = it->qtype;
@@ -817,6 +981,26 @@ static void randomise_case(ldns_rdf *name)
 	}
 }
 
+/* The query for (sent_name, sent_type) with ID @it->id, in wire form (free()), or NULL. */
+static uint8_t *build_query(struct rsv_iter *it, size_t *len)
+{
+	ldns_pkt *p = ldns_pkt_query_new(ldns_rdf_clone(it->sent_name), (ldns_rr_type)it->sent_type,
+					 LDNS_RR_CLASS_IN, 0);
+	uint8_t *wire = NULL;
+	if (!p)
+		return NULL;
+	ldns_pkt_set_id(p, it->id);
+	ldns_pkt_set_edns_udp_size(p, EDNS_SIZE);
+	if (it->validate || it->want_sigs)
+		ldns_pkt_set_edns_do(p, true);
+	if (ldns_pkt2wire(&wire, p, len) != LDNS_STATUS_OK) {
+		free(wire);
+		wire = NULL;
+	}
+	ldns_pkt_free(p);
+	return wire;
+}
+
 static void send_query(struct rsv_iter *it)
 {
 	struct ns_addr *a = &it->addrs[it->cur];
@@ -833,21 +1017,12 @@ static void send_query(struct rsv_iter *it)
 	if (it->sent_0x20)
 		randomise_case(it->sent_name);
 	it->id = (uint16_t)core_rand_u32();
-	ldns_pkt *p = ldns_pkt_query_new(ldns_rdf_clone(it->sent_name), (ldns_rr_type)it->sent_type,
-					 LDNS_RR_CLASS_IN, 0);
-	uint8_t *wire = NULL;
 	size_t len = 0;
-	if (p) {
-		ldns_pkt_set_id(p, it->id);
-		ldns_pkt_set_edns_udp_size(p, EDNS_SIZE);
-	}
-	if (!p || ldns_pkt2wire(&wire, p, &len) != LDNS_STATUS_OK) {
-		ldns_pkt_free(p);
-		free(wire);
+	uint8_t *wire = build_query(it, &len);
+	if (!wire) {
 		finish_fail(it, "cannot build a query");
 		return;
 	}
-	ldns_pkt_free(p);
 	it->budget->queries++;
 	it->sent_ms = now_ms();
 	uint32_t rto = s->srtt_ms ? s->srtt_ms * 4 + 50 : RTO_UNKNOWN_MS;
@@ -1102,23 +1277,130 @@ static void take_referral(struct rsv_iter *it, const ldns_pkt *p, ldns_rdf *zone
 		step(it);
 		return;
 	}
+	ldns_rr_list *ds = NULL;
+	enum rsv_val_child child = RSV_VAL_INSECURE;
+	if (it->sec == SEC_SECURE) {
+		struct rsv_val_fail f = {RSV_EDE_DNSSEC_BOGUS, ""};
+		child = rsv_val_referral(p, it->zone, it->keys, zone, &ds, &f);
+		if (child == RSV_VAL_BOGUS) {
+			ldns_rr_list_free(ns);
+			ldns_rr_list_free(glue);
+			ldns_rdf_deep_free(zone);
+			finish_bogus(it, &f);
+			return;
+		}
+	}
 	cache_put(it->w, zone, LDNS_RR_TYPE_NS, ns, glue);
 	set_cut(it, zone, ns, glue);
+	if (it->sec == SEC_SECURE && child == RSV_VAL_SECURE) {
+		/* the child's keys before its answers: cached (validated), or fetched now */
+		it->keys = cached_keys(it, it->zone);
+		if (!it->keys) {
+			want_keys(it, ldns_rdf_clone(it->zone), ds);
+			ds = NULL;
+		}
+	} else if (it->sec == SEC_SECURE) {
+		/* proved unsigned: remember it (the NS set marks it) for the next queries */
+		it->sec = SEC_INSECURE;
+		it->budget->insecure = true;
+		cache_put(it->w, it->zone, LDNS_RR_TYPE_DS, ns, NULL);
+	}
+	ldns_rr_list_deep_free(ds);
 	ldns_rr_list_free(ns);
 	ldns_rr_list_free(glue);
 	step(it);
 }
 
+/*
+ * Validating: is the RRset (@name, @type) of @section signed by the zone asked? True when it
+ * is. False when the iteration went on without it — the signer is a zone below the one asked
+ * (its servers serve both): its DS and keys are asked first, then the question again — or
+ * ended (bogus).
+ */
+static bool signed_by_zone(struct rsv_iter *it, const ldns_pkt *p, ldns_pkt_section section,
+			   const ldns_rdf *name, uint16_t type, bool *wildcard)
+{
+	struct rsv_val_fail f = {RSV_EDE_DNSSEC_BOGUS, ""};
+	const ldns_rdf *signer = rsv_val_signer(p, section, name, type);
+	if (signer && ldns_dname_is_subdomain(signer, it->zone)) {
+		clear_fetch(it);
+		it->fetch = FETCH_DS;
+		it->fetch_zone = ldns_rdf_clone(signer);
+		if (!it->fetch_zone) {
+			finish_fail(it, "out of memory");
+			return false;
+		}
+		ldns_dname2canonical(it->fetch_zone);
+		send_query(it);
+		return false;
+	}
+	if (rsv_val_rrset(p, section, name, type, it->zone, it->keys, wildcard, &f))
+		return true;
+	finish_bogus(it, &f);
+	return false;
+}
+
+/* The answer to a DNSKEY or DS query asked before the question (see enum fetch). */
+static void handle_fetch(struct rsv_iter *it, const ldns_pkt *p)
+{
+	struct rsv_val_fail f = {RSV_EDE_DNSSEC_BOGUS, ""};
+	if (it->fetch == FETCH_DNSKEY) {
+		ldns_rr_list *keys = NULL;
+		if (!rsv_val_dnskeys(p, it->fetch_zone, it->fetch_ds, &keys, &f)) {
+			finish_bogus(it, &f);
+			return;
+		}
+		cache_put(it->w, it->fetch_zone, LDNS_RR_TYPE_DNSKEY, keys, NULL);
+		if (ldns_dname_compare(it->fetch_zone, it->zone) != 0) {
+			/* a zone below the one asked, on the same servers: it is the one asked now */
+			ldns_rdf_deep_free(it->zone);
+			it->zone = it->fetch_zone;
+			it->fetch_zone = NULL;
+		}
+		ldns_rr_list_deep_free(it->keys);
+		it->keys = keys;
+		it->sec = SEC_SECURE;
+		clear_fetch(it);
+		send_query(it);
+		return;
+	}
+	ldns_rr_list *ds = NULL;
+	switch (rsv_val_ds_answer(p, it->zone, it->keys, it->fetch_zone, &ds, &f)) {
+	case RSV_VAL_SECURE:
+		want_keys(it, ldns_rdf_clone(it->fetch_zone), ds);
+		send_query(it);
+		return;
+	case RSV_VAL_INSECURE:
+		it->sec = SEC_INSECURE;
+		it->budget->insecure = true;
+		ldns_rr_list_deep_free(it->keys);
+		it->keys = NULL;
+		clear_fetch(it);
+		send_query(it);
+		return;
+	default:
+		finish_bogus(it, &f);
+		return;
+	}
+}
+
 /* Follow CNAME @cname (or the one a DNAME made) from the target to a new target. */
-static void follow_alias(struct rsv_iter *it, const ldns_rr *dname, const ldns_rr *cname)
+static void follow_alias(struct rsv_iter *it, const ldns_pkt *p, const ldns_rr *dname,
+			 const ldns_rr *cname)
 {
 	if (++it->budget->cname_hops > MAX_CNAME) {
 		finish_fail(it, "CNAME chain too long");
 		return;
 	}
-	if (dname)
+	if (dname) {
 		ldns_rr_list_push_rr(it->chain, ldns_rr_clone(dname));
+		if (it->want_sigs)
+			push_sigs(it->chain, ldns_pkt_answer(p), ldns_rr_owner(dname),
+				  LDNS_RR_TYPE_DNAME);
+	}
 	ldns_rr_list_push_rr(it->chain, ldns_rr_clone(cname));
+	if (it->want_sigs && !dname)
+		push_sigs(it->chain, ldns_pkt_answer(p), ldns_rr_owner(cname), LDNS_RR_TYPE_CNAME);
 	ldns_rdf *next = ldns_rdf_clone(ldns_rr_rdf(cname, 0));
 	if (!next) {
 		finish_fail(it, "out of memory");
@@ -1139,6 +1421,36 @@ static void server_answered(struct rsv_iter *it)
 	s->srtt_ms = s->srtt_ms ? (uint32_t)((s->srtt_ms * 7 + rtt) / 8) : (uint32_t)(rtt + 1);
 	s->fails = 0;
 	s->dead_until = 0;
+}
+
+/* Validating: the RRset (@name, @type) of the answer section is signed by the zone, and a
+ * wildcard expansion comes with the proof that @name itself does not exist. False when the
+ * iteration went on or ended (see signed_by_zone()). */
+static bool answer_validates(struct rsv_iter *it, const ldns_pkt *p, const ldns_rdf *name,
+			     uint16_t type)
+{
+	bool wildcard = false;
+	if (!signed_by_zone(it, p, LDNS_SECTION_ANSWER, name, type, &wildcard))
+		return false;
+	struct rsv_val_fail f = {RSV_EDE_DNSSEC_BOGUS, ""};
+	if (wildcard && !rsv_val_wildcard(p, name, type, it->zone, it->keys, &f)) {
+		finish_bogus(it, &f);
+		return false;
+	}
+	return true;
+}
+
+/* Validating: a negative answer (with @soa) is proved by signed NSEC/NSEC3 records. */
+static bool denial_validates(struct rsv_iter *it, const ldns_pkt *p, const ldns_rr *soa)
+{
+	if (soa && !signed_by_zone(it, p, LDNS_SECTION_AUTHORITY, ldns_rr_owner(soa),
+				   LDNS_RR_TYPE_SOA, NULL))
+		return false;
+	struct rsv_val_fail f = {RSV_EDE_DNSSEC_BOGUS, ""};
+	if (rsv_val_denial(p, it->target, it->qtype, it->zone, it->keys, &f))
+		return true;
+	finish_bogus(it, &f);
+	return false;
 }
 
 static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via_tcp)
@@ -1169,21 +1481,12 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 	}
 	if (ldns_pkt_tc(p) && !via_tcp) {
 		ldns_pkt_free(p);
-		uint8_t *wire = NULL;
 		size_t wl = 0;
-		ldns_pkt *qp = ldns_pkt_query_new(ldns_rdf_clone(it->sent_name),
-						  (ldns_rr_type)it->sent_type, LDNS_RR_CLASS_IN, 0);
-		if (qp) {
-			ldns_pkt_set_id(qp, it->id);
-			ldns_pkt_set_edns_udp_size(qp, EDNS_SIZE);
-		}
-		if (!qp || ldns_pkt2wire(&wire, qp, &wl) != LDNS_STATUS_OK) {
-			ldns_pkt_free(qp);
-			free(wire);
+		uint8_t *wire = build_query(it, &wl);
+		if (!wire) {
 			finish_fail(it, "cannot build a query");
 			return;
 		}
-		ldns_pkt_free(qp);
 		send_tcp(it, wire, wl);
 		free(wire);
 		return;
@@ -1195,6 +1498,11 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 		ldns_pkt_free(p);
 		it->addrs[it->cur].failed = true;
 		step(it);
+		return;
+	}
+	if (it->fetch != FETCH_NONE) {
+		handle_fetch(it, p);
+		ldns_pkt_free(p);
 		return;
 	}
 	bool minimised =
@@ -1222,9 +1530,16 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 		return;
 	}
 	/* the full question */
+	if (it->sec == SEC_INSECURE)
+		it->budget->insecure = true;
 	ldns_rr_list *final = select_rrs(ans, it->target, it->qtype);
 	if (final && ldns_rr_list_rr_count(final) > 0) {
-		finish_ok(it, LDNS_RCODE_NOERROR, final, NULL);
+		if (it->sec == SEC_SECURE && !answer_validates(it, p, it->target, it->qtype)) {
+			ldns_rr_list_free(final);
+			ldns_pkt_free(p);
+			return;
+		}
+		finish_ok(it, LDNS_RCODE_NOERROR, final, NULL, p);
 		ldns_rr_list_free(final);
 		ldns_pkt_free(p);
 		return;
@@ -1237,6 +1552,12 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 			if (ldns_rr_get_type(d) != LDNS_RR_TYPE_DNAME ||
 			    !ldns_dname_is_subdomain(it->target, ldns_rr_owner(d)))
 				continue;
+			if (it->sec == SEC_SECURE &&
+			    !signed_by_zone(it, p, LDNS_SECTION_ANSWER, ldns_rr_owner(d),
+					    LDNS_RR_TYPE_DNAME, NULL)) {
+				ldns_pkt_free(p);
+				return;
+			}
 			ldns_rr *dn = ldns_rr_clone(d);
 			/* the target with the DNAME's owner replaced by its target */
 			uint8_t tl = ldns_dname_label_count(it->target);
@@ -1271,29 +1592,33 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 				}
 			}
 			ldns_rdf_deep_free(suffix);
-			ldns_pkt_free(p);
 			if (!dn || !cn) {
 				ldns_rr_free(dn);
 				ldns_rr_free(cn);
+				ldns_pkt_free(p);
 				finish_fail(it, "cannot follow a DNAME");
 				return;
 			}
-			follow_alias(it, dn, cn);
+			follow_alias(it, p, dn, cn);
 			ldns_rr_free(dn);
 			ldns_rr_free(cn);
+			ldns_pkt_free(p);
 			return;
 		}
 		ldns_rr_list *c = select_rrs(ans, it->target, LDNS_RR_TYPE_CNAME);
 		if (c && ldns_rr_list_rr_count(c) > 0) {
 			ldns_rr *cname = ldns_rr_clone(ldns_rr_list_rr(c, 0));
 			ldns_rr_list_free(c);
-			ldns_pkt_free(p);
 			if (!cname) {
+				ldns_pkt_free(p);
 				finish_fail(it, "out of memory");
 				return;
 			}
-			follow_alias(it, NULL, cname);
+			if (it->sec != SEC_SECURE ||
+			    answer_validates(it, p, it->target, LDNS_RR_TYPE_CNAME))
+				follow_alias(it, p, NULL, cname);
 			ldns_rr_free(cname);
+			ldns_pkt_free(p);
 			return;
 		}
 		ldns_rr_list_free(c);
@@ -1306,7 +1631,11 @@ static void handle(struct rsv_iter *it, const uint8_t *msg, size_t len, bool via
 			step(it);
 			return;
 		}
-		finish_ok(it, rc, NULL, soa);
+		if (it->sec == SEC_SECURE && !denial_validates(it, p, soa)) {
+			ldns_pkt_free(p);
+			return;
+		}
+		finish_ok(it, rc, NULL, soa, p);
 		ldns_pkt_free(p);
 		return;
 	}
@@ -1346,6 +1675,9 @@ int rsv_iter_start(struct rsv_worker *w, const struct rsv_query *q, rsv_iter_don
 		return -ENOMEM;
 	it->done = done;
 	it->arg = arg;
+	const struct rsv_ruleset *rs = ruleset(it);
+	it->validate = rs->cfg->server.dnssec && !(q->flags & RSV_FLAG_CD);
+	it->want_sigs = q->edns_do;
 	it->budget = &it->own_budget;
 	it->budget->deadline_ms = now_ms() + MAX_TIME_MS;
 	uv_timer_start(&it->timer, start_cb, 0, 0);

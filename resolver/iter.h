@@ -24,7 +24,13 @@
  * Delegations (NS and glue) and name-server addresses go to the same shared cache under keys
  * flagged RSV_CACHE_F_INFRA, never served to clients. Server RTTs are per worker.
  *
- * No DNSSEC validation yet: answers are never marked AD.
+ * DNSSEC (server.dnssec, resolver/validate.h): the walk down starts from the root's keys,
+ * checked against the trust anchor; each referral's DS (or the proof there is none), each
+ * zone's DNSKEYs, the answer's RRsets and the proofs of negative and wildcard answers are
+ * validated; a zone proved unsigned makes the answer insecure (no AD); anything else that fails
+ * is SERVFAIL with the EDE saying why. A client query with CD is not validated; one with DO
+ * gets the RRSIGs (and NSEC/NSEC3 records of negative answers). Validated DNSKEY sets and the
+ * marks of unsigned zones are cached (RSV_CACHE_F_INFRA) so that later walks start deeper.
  */
 #pragma once
 
@@ -56,13 +62,16 @@ size_t rsv_roots_count(const struct rsv_roots *r);
 
 /**
  * The end of a resolution: @msg is the answer (@len bytes; ID 0, QR and RA set, the question as
- * asked in lower case, the answer and authority sections as the client gets them) or NULL when
- * it failed, with @why saying why in a few words (for the EDE text). Valid during the call.
+ * asked in lower case, the answer and authority sections as the client gets them; AD when
+ * every step validated) or NULL when it failed, with the Extended DNS Error @ede and @why
+ * saying why in a few words (its text). Valid during the call.
  */
-typedef void (*rsv_iter_done_fn)(void *arg, const uint8_t *msg, size_t len, const char *why);
+typedef void (*rsv_iter_done_fn)(void *arg, const uint8_t *msg, size_t len, enum rsv_ede ede,
+				 const char *why);
 
 /**
- * Resolve @q (its qname, qtype; class IN) on worker @w with the ruleset in force. @done runs
+ * Resolve @q (its qname, qtype; class IN; its CD and DO bits) on worker @w with the ruleset in
+ * force, validating when server.dnssec is on and CD is not set. @done runs
  * exactly once, later, on the worker's loop, unless rsv_iter_cancel() is called first.
  * @return 0 and the resolution in @out; -ENOMEM (then @done is never called).
  */

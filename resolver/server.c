@@ -34,6 +34,7 @@
 #include "resolver/sync.h"
 #include "resolver/forward.h"
 #include "resolver/iter.h"
+#include "resolver/validate.h"
 #include "resolver/lists.h"
 #include "resolver/metrics.h"
 #include "resolver/wire.h"
@@ -98,6 +99,7 @@ static struct rsv_ruleset *ruleset_free(struct rsv_ruleset *rs)
 	pol_policy_free(rs->policy);
 	core_free(rs->notify);
 	rsv_roots_free(rs->roots);
+	ldns_rr_list_deep_free(rs->anchor);
 	cfg_free(rs->cfg);
 	return core_free(rs);
 }
@@ -179,6 +181,9 @@ static int ruleset_build(struct rsv_server *s, struct cfg_root *cfg, uint64_t ge
 	}
 	if (cfg->server.mode == CFG_MODE_RECURSIVE) {
 		r = rsv_roots_load(cfg->server.root_hints, &rs->roots, err, sizeof(err));
+		if (r == 0 && cfg->server.dnssec)
+			r = rsv_val_anchor_load(cfg->server.trust_anchor, &rs->anchor, err,
+						sizeof(err));
 		if (r != 0) {
 			core_log_err("rsv", "%s", err[0] ? err : core_strerror(r));
 			if (out)
@@ -196,6 +201,7 @@ out_free:
 	pol_policy_free(rs->policy);
 	core_free(rs->notify);
 	rsv_roots_free(rs->roots);
+	ldns_rr_list_deep_free(rs->anchor);
 	core_free(rs);
 	return r;
 }

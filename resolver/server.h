@@ -72,6 +72,7 @@ struct rsv_ruleset {
 	size_t n_notify;
 	uint64_t generation; /**< 1 for the first config, +1 per reload */
 	struct rsv_roots *roots; /**< recursive mode: the root servers (owned), else NULL */
+	struct ldns_struct_rr_list *anchor; /**< recursive with dnssec: the trust anchor (owned) */
 	int64_t loaded_at; /**< wall clock seconds */
 };
 

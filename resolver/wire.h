@@ -45,6 +45,12 @@ enum rsv_ede {
 	RSV_EDE_NONE = 0xffff,
 	RSV_EDE_OTHER = 0,
 	RSV_EDE_STALE_ANSWER = 3,
+	RSV_EDE_DNSSEC_BOGUS = 6,
+	RSV_EDE_SIGNATURE_EXPIRED = 7,
+	RSV_EDE_SIGNATURE_NOT_YET_VALID = 8,
+	RSV_EDE_DNSKEY_MISSING = 9,
+	RSV_EDE_RRSIGS_MISSING = 10,
+	RSV_EDE_NSEC_MISSING = 12,
 	RSV_EDE_BLOCKED = 15, /**< the school's age policy */
 	RSV_EDE_CENSORED = 16, /**< the national (legal) list */
 	RSV_EDE_FILTERED = 17, /**< a filter the subscriber chose */

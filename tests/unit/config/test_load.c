@@ -236,7 +236,7 @@ static void test_unknown_keys(void **state)
 {
 	expect_diags(
 		"server:\n  forwarders: [192.0.2.53]\n  listn: [\"127.0.0.1:53\"]\n" ONE_NETWORK,
-		"test.yaml:3:3: error: server: unknown key 'listn' (did you mean 'listen'?); expected one of: listen, workers, mode, forwarders, root_hints, dnssec, cache_size, state_dir, control_socket, log_level, timezone, tcp_idle_timeout, tcp_max_connections, upstream_timeout, serve_stale, cache_max_ttl, edns_buffer_size, ns_port, ns_loopback\n");
+		"test.yaml:3:3: error: server: unknown key 'listn' (did you mean 'listen'?); expected one of: listen, workers, mode, forwarders, root_hints, dnssec, cache_size, state_dir, control_socket, log_level, timezone, tcp_idle_timeout, tcp_max_connections, upstream_timeout, serve_stale, cache_max_ttl, edns_buffer_size, ns_port, ns_loopback, trust_anchor\n");
 	expect_diags(
 		FORWARD ONE_NETWORK "severs: {}\n",
 		"test.yaml:5:1: error: unknown key 'severs' (did you mean 'server'?); expected one of: server, networks, sinkhole, lists, groups, compliance\n");
@@ -424,22 +424,20 @@ static void test_server_limits(void **state)
 
 static void test_recursive_mode(void **state)
 {
-	/* no validation yet: recursive mode asks for an explicit 'dnssec: false' */
-	expect_diags(
-		"server:\n  mode: recursive\n  root_hints: /usr/share/dns/root.hints\n" ONE_NETWORK,
-		"test.yaml:2:9: error: server.mode: recursive mode does not validate DNSSEC in this version yet; set 'dnssec: false' to resolve from the root without validation (answers are then never marked AD), or use mode 'forward' with validating forwarders\n");
 	expect_diags(
 		"server:\n  mode: stub\n" ONE_NETWORK,
 		"test.yaml:2:9: error: server.mode: unknown mode 'stub'; expected 'forward' or 'recursive'\n");
 	struct loaded l;
-	load(&l, "server:\n  mode: recursive\n  dnssec: false\n  ns_port: 5300\n  ns_loopback: true\n"
-		 "  forwarders: [192.0.2.53]\n" ONE_NETWORK);
+	load(&l, "server:\n  mode: recursive\n  ns_port: 5300\n  ns_loopback: true\n"
+		 "  forwarders: [192.0.2.53]\n  trust_anchor: /etc/lanhmanh/root.key\n" ONE_NETWORK);
 	assert_int_equal(l.rc, 0);
 	assert_string_equal(l.text,
-			    "test.yaml:6:15: warning: server.forwarders: forwarders are not used in recursive mode; ignoring them\n");
+			    "test.yaml:5:15: warning: server.forwarders: forwarders are not used in recursive mode; ignoring them\n");
 	assert_int_equal(l.cfg->server.mode, CFG_MODE_RECURSIVE);
+	assert_true(l.cfg->server.dnssec);
 	assert_int_equal(l.cfg->server.ns_port, 5300);
 	assert_true(l.cfg->server.ns_loopback);
+	assert_string_equal(l.cfg->server.trust_anchor, "/etc/lanhmanh/root.key");
 	unload(&l);
 }
 
