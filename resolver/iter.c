@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ldns/ldns.h>
 #include <uv.h>
@@ -102,6 +103,20 @@ static bool addr_from_rr(const ldns_rr *rr, struct root_addr *out)
 	return false;
 }
 
+FILE *rsv_open_regular(const char *path, const char *key, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	if (f && fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: '%s' is not a file", key, path);
+		return NULL;
+	}
+	if (!f)
+		snprintf(err, errlen, "%s: cannot read '%s': %s", key, path, strerror(errno));
+	return f;
+}
+
 int rsv_roots_load(const char *path, struct rsv_roots **out, char *err, size_t errlen)
 {
 	struct rsv_roots *r = core_calloc(1, sizeof(*r));
@@ -115,13 +130,10 @@ int rsv_roots_load(const char *path, struct rsv_roots **out, char *err, size_t e
 		*out = r;
 		return 0;
 	}
-	FILE *f = fopen(path, "r");
+	FILE *f = rsv_open_regular(path, "server.root_hints", err, errlen);
 	if (!f) {
-		int e = -errno;
-		snprintf(err, errlen, "server.root_hints: cannot read '%s': %s", path,
-			 strerror(errno));
 		core_free(r);
-		return e;
+		return -EIO;
 	}
 	ldns_zone *z = NULL;
 	ldns_rdf *origin = ldns_dname_new_frm_str(".");
@@ -807,12 +819,17 @@ static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_l
 		for (size_t i = 0; extra && i < ldns_rr_list_rr_count(extra); i++)
 			push_canonical(p, LDNS_SECTION_ANSWER, ldns_rr_list_rr(extra, i));
 		ldns_rr_list_deep_free(extra);
+		/* the proofs: of a negative answer (with the SOA's signature), or that the
+		 * name of a wildcard answer does not exist itself (RFC 4035 §3.1.3.3) */
 		const ldns_rr_list *auth = ldns_pkt_authority(from);
-		for (size_t i = 0; soa && i < ldns_rr_list_rr_count(auth); i++) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 			const ldns_rr *rr = ldns_rr_list_rr(auth, i);
 			ldns_rr_type t = ldns_rr_get_type(rr);
+			if (t == LDNS_RR_TYPE_RRSIG && ldns_rr_rrsig_typecovered(rr))
+				t = ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
 			if (t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3 ||
-			    t == LDNS_RR_TYPE_RRSIG)
+			    (soa && t == LDNS_RR_TYPE_SOA &&
+			     ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG))
 				push_canonical(p, LDNS_SECTION_AUTHORITY, rr);
 		}
 	}

@@ -36,6 +36,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "resolver/wire.h"
 
@@ -56,6 +57,12 @@ int rsv_roots_load(const char *path, struct rsv_roots **out, char *err, size_t e
 
 /** Free @r (NULL is fine). */
 void rsv_roots_free(struct rsv_roots *r);
+
+/**
+ * Open @path for reading when it is a regular file (a directory would make the zone parser
+ * spin). On failure NULL, and @err says why, naming config key @key.
+ */
+FILE *rsv_open_regular(const char *path, const char *key, char *err, size_t errlen);
 
 /** Number of root server addresses (for the start log line). */
 size_t rsv_roots_count(const struct rsv_roots *r);

@@ -1833,6 +1833,351 @@ class DnsTree:
         return cfg
 
 
+# --------------------------------------------------------------------------------------------
+# DNSSEC: a DnsTree whose chosen zones are signed (ldns-keygen, ldns-key2ds, ldns-signzone)
+
+
+SIGNING_OPTIONS = {
+    'algorithm': "'ECDSAP256SHA256' (default) or 'RSASHA256' (2048 bits)",
+    'nsec3': 'NSEC3 instead of NSEC (no salt, iterations 0 unless given)',
+    'iterations': 'NSEC3 iterations (default 0)',
+    'salt': 'NSEC3 salt in hex (default none)',
+    'optout': "NSEC3 opt-out: -p, and the NSEC3 of every unsigned delegation removed (its "
+              "predecessor re-linked and re-signed), so that its name is only covered by an "
+              "opt-out span (ldns-signzone -p sets the flag but still makes those NSEC3s)",
+    'inception': 'seconds from now (default -3600)',
+    'expiration': 'seconds from now (default +30 days); negative: expired signatures',
+    'ds': "the DS the parent gets: 'ksk' (default), 'other' (a KSK the zone does not publish: "
+          "DNSKEY missing) or None (no DS: an island of security)",
+    'corrupt': "['www A', ...]: one byte of the RRSIG over that RRset flipped (bogus)",
+    'strip': "['www A', ...]: the RRSIG over that RRset removed",
+}
+SIGNING_ALGORITHMS = {'ECDSAP256SHA256': 13, 'RSASHA256': 8}
+
+# Keys made once per process (ldns-keygen): (zone, role, algorithm) -> (base name, {suffix:
+# text}); each tree writes them into its own keys/ directory.
+_DNSSEC_KEYS = {}
+
+
+def _read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def _write_text(path, text):
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def _ldns_private_key(path):
+    """The private key of an ldns/BIND .private file, as a cryptography object (ECDSA P-256
+    or RSA), for dnspython's dns.dnssec.sign()."""
+    import base64
+    fields = {}
+    for line in _read_text(path).splitlines():
+        if ':' in line:
+            k, v = line.split(':', 1)
+            fields[k.strip()] = v.strip()
+    alg = int(fields['Algorithm'].split()[0])
+    num = lambda k: int.from_bytes(base64.b64decode(fields[k]), 'big')
+    if alg == 13:
+        from cryptography.hazmat.primitives.asymmetric import ec
+        return ec.derive_private_key(num('PrivateKey'), ec.SECP256R1())
+    if alg == 8:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        pub = rsa.RSAPublicNumbers(num('PublicExponent'), num('Modulus'))
+        return rsa.RSAPrivateNumbers(num('Prime1'), num('Prime2'), num('PrivateExponent'),
+                                     num('Exponent1'), num('Exponent2'), num('Coefficient'),
+                                     pub).private_key()
+    raise HarnessError('%s: algorithm %d not supported here' % (path, alg))
+
+
+class SignedDnsTree(DnsTree):
+    """A DnsTree whose zones named in signing ({zone: options}, SIGNING_OPTIONS) are signed.
+
+    Every signed zone has a KSK (flags 257) and a ZSK (256) made by ldns-keygen (once per
+    process, then copied into the tree's keys/ directory); children are signed first and the
+    DS of each signed child (ldns-key2ds -2: SHA-256) goes into its parent before the parent
+    is signed (ldns-signzone, NSEC or NSEC3), so that the chain runs root → test. → ...
+    Then the zone file may be spoiled on purpose (options corrupt, strip, optout).
+
+    trust_anchor: a file with the DS of the root's KSK (zone file lines);
+    trust_anchor_dnskey: the same key as a DNSKEY record. Both need '.' among the signed
+    zones. dnskeys(zone), ds(zone): what the zone publishes and what its parent holds, as
+    dnspython RRsets; unsigned_file(zone) is the text before signing."""
+
+    def __init__(self, ctx, zones, signing, behaviours=None, port=None, ttl=3600, name='tree',
+                 now=None):
+        missing = [t for t in ('ldns-keygen', 'ldns-key2ds', 'ldns-signzone') if not tool(t)]
+        if missing:
+            raise HarnessError('SignedDnsTree: %s not found (ldnsutils)' % ', '.join(missing))
+        norm = lambda z: '.' if z == '.' else _abs(z).lower()
+        self.signing = {}
+        for z, opts in signing.items():
+            opts = dict(opts or {})
+            bad = [k for k in opts if k not in SIGNING_OPTIONS]
+            if bad:
+                raise HarnessError('SignedDnsTree: %s: unknown options %r (known: %s)'
+                                   % (z, bad, ', '.join(SIGNING_OPTIONS)))
+            if opts.get('algorithm', 'ECDSAP256SHA256') not in SIGNING_ALGORITHMS:
+                raise HarnessError('SignedDnsTree: %s: algorithm %r' % (z, opts['algorithm']))
+            if opts.get('optout'):
+                opts['nsec3'] = True
+            self.signing[norm(z)] = opts
+        missing = [z for z in self.signing if z not in {norm(x) for x in zones}]
+        if missing:
+            raise HarnessError('SignedDnsTree: signing zones not in the tree: %r' % missing)
+        self.now = int(now if now is not None else time.time())
+        self.key_dir = os.path.join(ctx.path(name), 'keys')
+        os.makedirs(self.key_dir, exist_ok=True)
+        self.keys = {}        # zone -> {role: key base path (without .key/.private)}
+        self._ds = {}         # zone -> DS lines its parent holds
+        self._texts = {}      # zone -> final zone file text
+        self._unsigned = {}   # zone -> text before signing
+        self._dnskeys = {}    # zone -> DNSKEY RRset (dnskeys())
+        super().__init__(ctx, zones, behaviours, port, ttl, name)
+        self.trust_anchor = self.trust_anchor_dnskey = None
+        if '.' in self.signing:
+            self.trust_anchor = os.path.join(self.dir, 'trust-anchor.ds')
+            _write_text(self.trust_anchor, '; the root KSK of a SignedDnsTree, as DS\n'
+                   + ''.join(self.ds_lines('.')))
+            self.trust_anchor_dnskey = os.path.join(self.dir, 'trust-anchor.dnskey')
+            _write_text(self.trust_anchor_dnskey, '; the root KSK of a SignedDnsTree, as DNSKEY\n'
+                   + self._dnskey_line(self.keys['.']['ksk']))
+
+    # keys -------------------------------------------------------------------------------------
+
+    def _key(self, zone, role, algorithm):
+        """Base path of the zone's key for role ('ksk', 'zsk', 'ksk-other') in keys/."""
+        ck = (zone, role, algorithm)
+        if ck not in _DNSSEC_KEYS:
+            exe = tool('ldns-keygen')
+            if not exe:
+                raise HarnessError('ldns-keygen not found (ldnsutils)')
+            argv = [exe, '-a', algorithm] + (['-b', '2048'] if algorithm.startswith('RSA') else [])
+            argv += (['-k'] if role.startswith('ksk') else []) + [zone]
+            base = run_tool(argv, 'ldns-keygen', cwd=self.key_dir).stdout.strip().splitlines()[-1]
+            _DNSSEC_KEYS[ck] = (base, {s: _read_text(os.path.join(self.key_dir, base + s))
+                                       for s in ('.key', '.private')})
+        base, files = _DNSSEC_KEYS[ck]
+        for s, text in files.items():
+            path = os.path.join(self.key_dir, base + s)
+            if not os.path.exists(path):
+                _write_text(path, text)
+        os.chmod(os.path.join(self.key_dir, base + '.private'), 0o600)
+        return os.path.join(self.key_dir, base)
+
+    @staticmethod
+    def _dnskey_line(base):
+        """The DNSKEY record of a .key file as 'owner 3600 IN DNSKEY ...' (ldns writes it
+        without a TTL and with a trailing comment)."""
+        lines = [l.split(';')[0].split() for l in _read_text(base + '.key').splitlines()
+                 if 'DNSKEY' in l.split(';')[0]]
+        if len(lines) != 1:
+            raise HarnessError('%s.key: %d DNSKEY records' % (base, len(lines)))
+        f = lines[0]
+        i = f.index('DNSKEY')
+        return '%s 3600 IN DNSKEY %s\n' % (f[0], ' '.join(f[i + 1:]))
+
+    def ds_lines(self, zone):
+        """The DS lines the parent of zone holds (none for an unsigned zone or ds: None)."""
+        if zone in self._ds:
+            return self._ds[zone]
+        lines = []
+        opts = self.signing.get(zone)
+        if opts is not None:
+            self._zone_keys(zone)
+            which = opts.get('ds', 'ksk')
+            if which is not None:
+                if which not in ('ksk', 'other'):
+                    raise HarnessError('SignedDnsTree: %s: ds %r' % (zone, which))
+                key = self.keys[zone]['ksk' if which == 'ksk' else 'ksk-other']
+                out = run_tool([tool('ldns-key2ds'), '-n', '-2', key + '.key'], 'ldns-key2ds',
+                               cwd=self.key_dir).stdout
+                lines = [l.strip() + '\n' for l in out.splitlines() if '\tDS\t' in l or ' DS ' in l]
+                if len(lines) != 1:
+                    raise HarnessError('ldns-key2ds %s: %r' % (key, out))
+        self._ds[zone] = lines
+        return lines
+
+    def _zone_keys(self, zone):
+        if zone not in self.keys:
+            opts = self.signing[zone]
+            alg = opts.get('algorithm', 'ECDSAP256SHA256')
+            roles = ['ksk', 'zsk'] + (['ksk-other'] if opts.get('ds') == 'other' else [])
+            self.keys[zone] = {r: self._key(zone, r, alg) for r in roles}
+        return self.keys[zone]
+
+    # zone files -------------------------------------------------------------------------------
+
+    def zone_text(self, zone):
+        """The zone file: DnsTree's text plus the DS of its signed children, signed (and
+        spoiled as told) when zone is in signing."""
+        if zone in self._texts:
+            return self._texts[zone]
+        text = DnsTree.zone_text(self, zone)
+        ds = [l for c in self.children(zone) for l in self.ds_lines(c)]
+        if ds:
+            text += '; DS of the signed children (ldns-key2ds -2)\n' + ''.join(ds)
+        self._unsigned[zone] = text
+        if zone in self.signing:
+            text = self._sign(zone, text)
+        self._texts[zone] = text
+        return text
+
+    def unsigned_file(self, zone):
+        return os.path.join(self.dir, self._file_base(zone) + '.unsigned')
+
+    @staticmethod
+    def _file_base(zone):
+        return 'root' if zone == '.' else zone.rstrip('.')
+
+    def _sign(self, zone, text):
+        opts = self.signing[zone]
+        keys = self._zone_keys(zone)
+        src = self.unsigned_file(zone)
+        _write_text(src, text)
+        out = os.path.join(self.dir, self._file_base(zone) + '.signed')
+        inception = self.now + int(opts.get('inception', -3600))
+        expiration = self.now + int(opts.get('expiration', 30 * 86400))
+        argv = [tool('ldns-signzone'), '-i', str(inception), '-e', str(expiration), '-f', out,
+                '-o', zone]
+        if opts.get('nsec3'):
+            argv += ['-n', '-t', str(int(opts.get('iterations', 0)))]
+            if opts.get('salt'):
+                argv += ['-s', opts['salt']]
+            if opts.get('optout'):
+                argv.append('-p')
+        argv += [src, keys['ksk'], keys['zsk']]
+        run_tool(argv, 'ldns-signzone')
+        signed = _read_text(out)
+        if opts.get('optout') or opts.get('corrupt') or opts.get('strip'):
+            signed = self._spoil(zone, signed, opts, inception, expiration)
+        return signed
+
+    def _spoil(self, zone, text, opts, inception, expiration):
+        """Opt-out spans, corrupted and removed RRSIGs, on the signed text (dnspython)."""
+        import base64
+        import dns.dnssec
+        import dns.rdataclass
+        import dns.rdataset
+        import dns.rrset
+        import dns.zone
+        T = dns.rdatatype
+        IN = dns.rdataclass.IN
+        origin = dns.name.from_text(zone)
+        z = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=True)
+        if opts.get('optout'):
+            param = z.get_rdataset(origin, T.NSEC3PARAM)[0]
+            zsk = self.keys[zone]['zsk']
+            dnskey = dns.rrset.from_text(zone, 3600, IN, T.DNSKEY,
+                                         self._dnskey_line(zsk).split('DNSKEY', 1)[1].strip())[0]
+            priv = _ldns_private_key(zsk + '.private')
+            nsec3 = {}  # hash label (lower-case) -> (owner, rdataset)
+            for owner, node in z.nodes.items():
+                rds = node.get_rdataset(IN, T.NSEC3)
+                if rds is not None:
+                    nsec3[owner.labels[0].decode().lower()] = owner
+            for owner, node in list(z.nodes.items()):
+                if owner == origin or node.get_rdataset(IN, T.NS) is None \
+                        or node.get_rdataset(IN, T.DS) is not None:
+                    continue
+                h = dns.dnssec.nsec3_hash(owner, param.salt or None, param.iterations,
+                                          param.algorithm).lower()
+                gone = nsec3.pop(h, None)
+                if gone is None:
+                    raise HarnessError('%s: no NSEC3 for the delegation %s' % (zone, owner))
+                gone_rd = z.get_rdataset(gone, T.NSEC3)[0]
+                prev = [o for o in nsec3.values()
+                        if base64.b32hexencode(z.get_rdataset(o, T.NSEC3)[0].next).decode()
+                        .lower() == h]
+                if len(prev) != 1:
+                    raise HarnessError('%s: NSEC3 chain: %r before %s' % (zone, prev, h))
+                z.delete_node(gone)
+                p = prev[0]
+                old = z.get_rdataset(p, T.NSEC3)
+                rrset = dns.rrset.RRset(p, IN, T.NSEC3)
+                rrset.update_ttl(old.ttl)
+                rrset.add(old[0].replace(next=gone_rd.next, flags=old[0].flags | 1))
+                node = z.find_node(p)
+                node.replace_rdataset(rrset.to_rdataset())
+                sig = dns.dnssec.sign(rrset, priv, origin, dnskey, inception, expiration)
+                sigs = dns.rrset.RRset(p, IN, T.RRSIG, T.NSEC3)
+                sigs.update_ttl(old.ttl)
+                sigs.add(sig)
+                node.delete_rdataset(IN, T.RRSIG, T.NSEC3)
+                node.replace_rdataset(sigs.to_rdataset())
+        for what, verb in ([(x, 'corrupt') for x in opts.get('corrupt', [])]
+                           + [(x, 'strip') for x in opts.get('strip', [])]):
+            rel, rdtype = what.split()
+            owner = dns.name.from_text(rel, origin)
+            covers = T.from_text(rdtype)
+            sigs = z.get_rdataset(owner, T.RRSIG, covers)
+            if sigs is None:
+                raise HarnessError('%s: no RRSIG over %s %s to %s' % (zone, owner, rdtype, verb))
+            node = z.find_node(owner)
+            node.delete_rdataset(IN, T.RRSIG, covers)
+            if verb == 'corrupt':
+                new = dns.rdataset.Rdataset(IN, T.RRSIG, covers, sigs.ttl)
+                for rd in sigs:
+                    s = bytearray(rd.signature)
+                    s[len(s) // 2] ^= 0x5a
+                    new.add(rd.replace(signature=bytes(s)))
+                node.replace_rdataset(new)
+        return '; signed by ldns-signzone, then changed on purpose (harness.SignedDnsTree)\n' \
+            + z.to_text(relativize=False)
+
+    # the material as dnspython objects --------------------------------------------------------
+
+    def dnskeys(self, zone):
+        """The DNSKEY RRset the zone publishes (None when unsigned)."""
+        import dns.rrset
+        import dns.zone
+        if zone not in self.signing:
+            return None
+        if zone not in self._dnskeys:
+            z = dns.zone.from_text(self.zone_text(zone), origin=zone, relativize=False)
+            rds = z.get_rdataset(zone, 'DNSKEY')
+            self._dnskeys[zone] = dns.rrset.from_rdata_list(zone, rds.ttl, list(rds))
+        return self._dnskeys[zone]
+
+    def ds(self, zone):
+        """The DS RRset the parent holds for zone (None if none)."""
+        lines = self.ds_lines(zone)
+        return _rrset_from_lines(lines, zone) if lines else None
+
+    def resolver_config(self, cfg, trust_anchor=None):
+        """DnsTree.resolver_config, validating: dnssec: true, trust_anchor: FILE (the root's
+        DS unless given)."""
+        super().resolver_config(cfg)
+        cfg['server']['dnssec'] = True
+        cfg['server']['trust_anchor'] = trust_anchor or self.trust_anchor
+        return cfg
+
+
+def _rrset_from_lines(lines, name):
+    """One RRset from zone file lines 'owner [ttl] [class] type rdata' of the same owner."""
+    import dns.rrset
+    rrset = None
+    for line in lines:
+        f = line.split()
+        i = 1
+        ttl = 3600
+        if f[i].isdigit():
+            ttl = int(f[i])
+            i += 1
+        if f[i].upper() == 'IN':
+            i += 1
+        rr = dns.rrset.from_text(f[0], ttl, 'IN', f[i], ' '.join(f[i + 1:]))
+        if rrset is None:
+            rrset = rr
+        else:
+            rrset.union_update(rr)
+    if rrset is not None and rrset.name != dns.name.from_text(name):
+        raise HarnessError('records of %s, not %s' % (rrset.name, name))
+    return rrset
+
+
 # The scripted server itself (the process FakeNs starts).
 
 
