@@ -103,18 +103,31 @@ static bool addr_from_rr(const ldns_rr *rr, struct root_addr *out)
 	return false;
 }
 
-FILE *rsv_open_regular(const char *path, const char *key, char *err, size_t errlen)
+int rsv_zone_file_read(const char *path, const char *key, ldns_zone **out, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	struct stat st;
-	if (f && fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+	if (!f) {
+		int e = -errno;
+		snprintf(err, errlen, "%s: cannot read '%s': %s", key, path, strerror(errno));
+		return e;
+	}
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
 		fclose(f);
 		snprintf(err, errlen, "%s: '%s' is not a file", key, path);
-		return NULL;
+		return -EINVAL;
 	}
-	if (!f)
-		snprintf(err, errlen, "%s: cannot read '%s': %s", key, path, strerror(errno));
-	return f;
+	ldns_rdf *origin = ldns_dname_new_frm_str(".");
+	int line = 0;
+	ldns_status ls = ldns_zone_new_frm_fp_l(out, f, origin, 3600, LDNS_RR_CLASS_IN, &line);
+	fclose(f);
+	ldns_rdf_deep_free(origin);
+	if (ls != LDNS_STATUS_OK) {
+		snprintf(err, errlen, "%s: '%s' line %d: %s", key, path, line,
+			 ldns_get_errorstr_by_id(ls));
+		return CORE_EPARSE;
+	}
+	return 0;
 }
 
 int rsv_roots_load(const char *path, struct rsv_roots **out, char *err, size_t errlen)
@@ -130,22 +143,11 @@ int rsv_roots_load(const char *path, struct rsv_roots **out, char *err, size_t e
 		*out = r;
 		return 0;
 	}
-	FILE *f = rsv_open_regular(path, "server.root_hints", err, errlen);
-	if (!f) {
-		core_free(r);
-		return -EIO;
-	}
 	ldns_zone *z = NULL;
-	ldns_rdf *origin = ldns_dname_new_frm_str(".");
-	int line = 0;
-	ldns_status st = ldns_zone_new_frm_fp_l(&z, f, origin, 3600, LDNS_RR_CLASS_IN, &line);
-	fclose(f);
-	ldns_rdf_deep_free(origin);
-	if (st != LDNS_STATUS_OK) {
-		snprintf(err, errlen, "server.root_hints: '%s' line %d: %s", path, line,
-			 ldns_get_errorstr_by_id(st));
+	int e = rsv_zone_file_read(path, "server.root_hints", &z, err, errlen);
+	if (e != 0) {
 		core_free(r);
-		return CORE_EPARSE;
+		return e;
 	}
 	/* Every address of a name the root's NS records name. */
 	const ldns_rr_list *rrs = ldns_zone_rrs(z);

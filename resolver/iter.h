@@ -36,7 +36,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include <ldns/ldns.h>
 
 #include "resolver/wire.h"
 
@@ -59,10 +60,13 @@ int rsv_roots_load(const char *path, struct rsv_roots **out, char *err, size_t e
 void rsv_roots_free(struct rsv_roots *r);
 
 /**
- * Open @path for reading when it is a regular file (a directory would make the zone parser
- * spin). On failure NULL, and @err says why, naming config key @key.
+ * Read zone file @path (origin '.', class IN), which must be a regular file (a directory would
+ * make ldns's parser spin), for config key @key.
+ * @return 0 and the zone in @out (ldns_zone_deep_free); -errno, -EINVAL (not a file),
+ *         CORE_EPARSE; @err says why, naming @key, the file and the line.
  */
-FILE *rsv_open_regular(const char *path, const char *key, char *err, size_t errlen);
+int rsv_zone_file_read(const char *path, const char *key, ldns_zone **out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /** Number of root server addresses (for the start log line). */
 size_t rsv_roots_count(const struct rsv_roots *r);

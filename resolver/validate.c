@@ -65,22 +65,11 @@ int rsv_val_anchor_load(const char *path, ldns_rr_list **out, char *err, size_t 
 		*out = l;
 		return 0;
 	}
-	FILE *fp = rsv_open_regular(path, "server.trust_anchor", err, errlen);
-	if (!fp) {
-		ldns_rr_list_free(l);
-		return -EIO;
-	}
 	ldns_zone *z = NULL;
-	ldns_rdf *origin = ldns_dname_new_frm_str(".");
-	int line = 0;
-	ldns_status st = ldns_zone_new_frm_fp_l(&z, fp, origin, 3600, LDNS_RR_CLASS_IN, &line);
-	fclose(fp);
-	ldns_rdf_deep_free(origin);
-	if (st != LDNS_STATUS_OK) {
-		snprintf(err, errlen, "server.trust_anchor: '%s' line %d: %s", path, line,
-			 ldns_get_errorstr_by_id(st));
+	int e = rsv_zone_file_read(path, "server.trust_anchor", &z, err, errlen);
+	if (e != 0) {
 		ldns_rr_list_free(l);
-		return CORE_EPARSE;
+		return e;
 	}
 	const ldns_rr_list *rrs = ldns_zone_rrs(z);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
