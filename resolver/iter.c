@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -34,6 +35,8 @@
 #define SERVER_SLOTS 1024 /* per-worker table of server RTTs (direct-mapped) */
 #define DEAD_AFTER 3	  /* consecutive timeouts before a server is skipped */
 #define DEAD_MS 10000
+#define ADDR_TRIES 5 /* timeouts of one address before a resolution gives up on it */
+#define RANDOM_BUF 4096 /* random bytes fetched at once (one system call) */
 #define EDNS_SIZE 1232
 #define INFRA_MAX_TTL 86400u
 #define CACHE_BUF 16384
@@ -199,7 +202,24 @@ struct server_stat {
 
 struct rsv_iter_worker {
 	struct server_stat s[SERVER_SLOTS];
+	/* Query IDs, 0x20 case: unpredictable bytes, fetched RANDOM_BUF at a time (a call of
+	 * arc4random() is a getrandom system call with glibc 2.36: ~20 % of a cold run's CPU). */
+	uint8_t random[RANDOM_BUF];
+	size_t random_left;
 };
+
+static uint32_t random32(struct rsv_worker *w)
+{
+	struct rsv_iter_worker *iw = w->iter;
+	if (iw->random_left < 4) {
+		arc4random_buf(iw->random, sizeof(iw->random));
+		iw->random_left = sizeof(iw->random);
+	}
+	uint32_t v;
+	memcpy(&v, iw->random + sizeof(iw->random) - iw->random_left, 4);
+	iw->random_left -= 4;
+	return v;
+}
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -268,7 +288,8 @@ struct out_sock {
 struct ns_addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	bool failed; /* timed out, lame or refused for this zone */
+	bool failed;	  /* lame or refused for this zone, or timed out ADDR_TRIES times */
+	uint8_t timeouts; /* of this resolution: a late answer is not a dead server */
 };
 
 struct budget {
@@ -741,6 +762,11 @@ static void finish_fail_ede(struct rsv_iter *it, enum rsv_ede ede, const char *w
 	char zone[128];
 	dname_text(it->zone, zone, sizeof(zone));
 	snprintf(text, sizeof(text), "%s (zone %s)", why, zone);
+	if (core_log_enabled(CORE_LOG_DEBUG)) {
+		char name[256];
+		dname_text(it->qname, name, sizeof(name));
+		core_log_debug("iter", "%s: SERVFAIL, EDE %u: %s", name, (unsigned)ede, text);
+	}
 	iter_free(it);
 	if (done)
 		done(arg, NULL, 0, ede, text);
@@ -944,7 +970,9 @@ static void step(struct rsv_iter *it)
 		if (s->dead_until > now)
 			rtt += 100000; /* last resort */
 		/* a little randomness spreads queries over servers of equal speed */
-		rtt += core_rand_u32() % 8;
+		rtt += random32(it->w) % 8;
+		/* one that just timed out is asked again, with a longer wait, after the others */
+		rtt += it->addrs[i].timeouts * 1000u;
 		if (rtt < best_rtt) {
 			best_rtt = rtt;
 			best = (int)i;
@@ -984,14 +1012,14 @@ static ldns_rdf *name_to_send(struct rsv_iter *it, uint16_t *type)
 }
 
 /* Random case for the letters of @name (0x20). */
-static void randomise_case(ldns_rdf *name)
+static void randomise_case(struct rsv_worker *w, ldns_rdf *name)
 {
 	uint8_t *d = ldns_rdf_data(name);
 	size_t n = ldns_rdf_size(name);
 	uint32_t bits = 0;
 	for (size_t i = 0, k = 32; i < n; i++, k++) {
 		if (k == 32) {
-			bits = core_rand_u32();
+			bits = random32(w);
 			k = 0;
 		}
 		uint8_t c = d[i] | 0x20;
@@ -1034,8 +1062,8 @@ static void send_query(struct rsv_iter *it)
 	ldns_dname2canonical(it->sent_name);
 	it->sent_0x20 = !s->no_0x20;
 	if (it->sent_0x20)
-		randomise_case(it->sent_name);
-	it->id = (uint16_t)core_rand_u32();
+		randomise_case(it->w, it->sent_name);
+	it->id = (uint16_t)random32(it->w);
 	size_t len = 0;
 	uint8_t *wire = build_query(it, &len);
 	if (!wire) {
@@ -1045,7 +1073,17 @@ static void send_query(struct rsv_iter *it)
 	it->budget->queries++;
 	it->sent_ms = now_ms();
 	uint32_t rto = s->srtt_ms ? s->srtt_ms * 4 + 50 : RTO_UNKNOWN_MS;
+	/* each timeout of this address in this resolution doubles the wait: a server that is
+	 * only slow for a moment answers one of the tries in time */
+	rto <<= a->timeouts;
 	rto = rto < RTO_MIN_MS ? RTO_MIN_MS : rto > RTO_MAX_MS ? RTO_MAX_MS : rto;
+	if (core_log_enabled(CORE_LOG_DEBUG)) {
+		char n[256], z[256];
+		dname_text(it->sent_name, n, sizeof(n));
+		dname_text(it->zone, z, sizeof(z));
+		core_log_debug("iter", "ask %s (zone %s) type %u, wait %u ms", n, z,
+			       (unsigned)it->sent_type, rto);
+	}
 	uv_timer_start(&it->timer, timeout_cb, rto, 0);
 
 	struct out_sock *sk = core_calloc(1, sizeof(*sk));
@@ -1087,7 +1125,8 @@ static void timeout_cb(uv_timer_t *t)
 	/* a timeout doubles what we expect of it next time */
 	s->srtt_ms = s->srtt_ms ? (s->srtt_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : s->srtt_ms * 2) :
 				  RTO_UNKNOWN_MS;
-	a->failed = true;
+	if (++a->timeouts >= ADDR_TRIES)
+		a->failed = true;
 	drop_sock(it);
 	step(it);
 }
@@ -1438,6 +1477,8 @@ static void server_answered(struct rsv_iter *it)
 	struct server_stat *s = server_of(it->w, &it->addrs[it->cur].ss);
 	uint64_t rtt = now_ms() - it->sent_ms;
 	s->srtt_ms = s->srtt_ms ? (uint32_t)((s->srtt_ms * 7 + rtt) / 8) : (uint32_t)(rtt + 1);
+	if (s->srtt_ms == 0)
+		s->srtt_ms = 1; /* 0 means "never measured": a sub-millisecond server stays known */
 	s->fails = 0;
 	s->dead_until = 0;
 }

@@ -1542,6 +1542,7 @@ FAKE_NS_BEHAVIOURS = {
     'lame': 'NOERROR, no AA: an upward referral to the root (its NS and their addresses)',
     'lame-empty': 'NOERROR, no AA, no records at all',
     'no-0x20': 'answers properly but with the question name lower-cased',
+    'late': 'answers properly; over UDP, the answers to names starting "late." come 300 ms late',
 }
 
 TREE_SOA = (3600, 600, 86400, 60)  # refresh retry expire minimum of every DnsTree zone
@@ -2367,7 +2368,12 @@ def _fake_ns_main(tcp_fd, udp_fd, conf_path):
     while True:
         wire, peer = udp_sock.recvfrom(65535)
         out = handle(wire, 'udp')
-        if out is not None:
+        if out is None:
+            continue
+        if behaviour == 'late' and b'\x04late' in wire[12:18].lower():
+            # a server that answers, but late: each answer 300 ms after its query
+            threading.Timer(0.3, udp_sock.sendto, (out, peer)).start()
+        else:
             udp_sock.sendto(out, peer)
 
 

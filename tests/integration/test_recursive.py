@@ -38,6 +38,8 @@ LOOP_NS = '127.0.4.9'       # 'log': a.loop.test. and b.loop.test., which nobody
 TRUNCATE_NS = '127.0.4.7'
 NO0X20_NS = '127.0.4.8'
 SILENT_NS = '127.0.4.1'
+LATE_NS = '127.0.4.10'      # 'late': answers for late.* 300 ms after the query
+
 
 TREE = {
     '.': {'ns': {'a.root.test.': ROOT}},
@@ -78,6 +80,9 @@ txt TXT "lanhmanh recursive test"
                   'records': 'www A 192.0.2.70\n' + ''.join(
                       'many A 198.51.100.%d\n' % i for i in range(1, 41))},
     'quiet.test.': {'ns': {'ns.quiet.test.': NO0X20_NS}, 'records': 'www A 192.0.2.80\n'},
+    # the only server of the zone: fast, except for late.late.test.
+    'late.test.': {'ns': {'ns.late.test.': LATE_NS},
+                   'records': 'www A 192.0.2.85\nlate A 192.0.2.86\n'},
     # a delegation loop: each zone's server is named inside the other, no glue anywhere
     'a.loop.test.': {'ns': {'ns.b.loop.test.': LOOP_NS}, 'glue': False,
                      'records': 'www A 192.0.2.98\n'},
@@ -94,6 +99,8 @@ BEHAVIOURS = {
     '127.0.4.6': 'lame-empty',
     TRUNCATE_NS: 'truncate',
     NO0X20_NS: 'no-0x20',
+    LATE_NS: 'late',
+
     LOOP_NS: 'log',
 }
 
@@ -163,7 +170,8 @@ for _i in range(8):
     EXPECT[(_n, 'A')] = E('NOERROR', [(_n, 'A', ['192.0.2.61'])])
 
 # The plain cases test_answers runs (the awkward ones have their own tests).
-OWN_TEST = ('slow.vn.', 'big.test.', 'quiet.test.', 'dead.vn.', 'broken.vn.', 'loop.test.',
+OWN_TEST = ('slow.vn.', 'big.test.', 'quiet.test.', 'late.test.', 'dead.vn.', 'broken.vn.',
+            'loop.test.',
             'pool.test.', 'cached.test.', 'blocked.test.')
 PLAIN = [k for k in EXPECT if not any(k[0].endswith(z) for z in OWN_TEST)]
 
@@ -458,6 +466,23 @@ def test_silent_server(t):
                 break
         check(tr.questions(SILENT_NS), '8 fresh daemons never asked the silent server of '
               'slow.vn.: the timeout could not be exercised')
+
+
+def test_late_answer(t):
+    """late.test.'s only server answers www at once (the resolver learns it is fast) and
+    late.late.test. 300 ms late, well past the first wait (~4 x its RTT): the resolver asks it
+    again with longer waits instead of giving the zone up, and answers (not SERVFAIL). One
+    worker: server round-trip times are learnt per worker."""
+    def one_worker(cfg):
+        cfg['server']['workers'] = 1
+    with tree(t) as tr, resolver(t, tr, one_worker) as d:
+        for name in ('www.late.test.', 'nx.late.test.'):
+            ask(d, (name, 'A'))  # two fast answers from the server: its RTT is known now
+        r = ask(d, ('late.late.test.', 'A'))
+        r.expect_rcode('NOERROR')
+        eq(r.values('late.late.test.', 'A'), ['192.0.2.86'], 'late.late.test. A')
+        tries = [q for q in tr.questions(LATE_NS) if q[1].lower() == 'late.late.test.']
+        check(len(tries) >= 2, 'asked again after the first wait: %r' % tries)
 
 
 def test_no_reachable_authority(t):
