@@ -35,7 +35,7 @@
 #define SERVER_SLOTS 1024 /* per-worker table of server RTTs (direct-mapped) */
 #define DEAD_AFTER 3	  /* consecutive timeouts before a server is skipped */
 #define DEAD_MS 10000
-#define ADDR_TRIES 5 /* timeouts of one address before a resolution gives up on it */
+#define ADDR_TRIES 5	/* timeouts of one address before a resolution gives up on it */
 #define RANDOM_BUF 4096 /* random bytes fetched at once (one system call) */
 #define EDNS_SIZE 1232
 #define INFRA_MAX_TTL 86400u
@@ -347,8 +347,9 @@ struct rsv_iter {
 	uint64_t sent_ms;
 	bool finished;
 	/* DNSSEC */
-	bool validate;	/* dnssec on, the client did not set CD */
-	bool want_sigs; /* the client set DO: keep RRSIGs and NSECs in the answer */
+	bool validate;	     /* dnssec on, the client did not set CD */
+	bool want_sigs;	     /* the client set DO: keep RRSIGs and NSECs in the answer */
+	uint8_t cache_flags; /* RSV_CACHE_F_DO / _CD of the client's query */
 	enum sec sec;
 	ldns_rr_list *keys; /* SEC_SECURE: the DNSKEYs of @zone */
 	enum fetch fetch;
@@ -796,6 +797,62 @@ static void push_sigs(ldns_rr_list *out, const ldns_rr_list *list, const ldns_rd
 	}
 }
 
+/* The client-answer cache key of (@name, @type) with the client's DO/CD flags. */
+static void answer_key(struct rsv_iter *it, const ldns_rdf *name, uint16_t type, uint8_t *lower,
+		       struct rsv_cache_key *key)
+{
+	cache_key(it->w, name, type, lower, key);
+	key->flags = it->cache_flags;
+	rsv_cache_key_hash(it->w->server->cache, key);
+}
+
+/*
+ * At the end of a CNAME chain, store the target's own answer (@wire, a message for the target's
+ * question) in the answer cache as a client's query of it would have: the next query for the
+ * name, or another CNAME to it, is answered without asking again.
+ */
+static void cache_target_answer(struct rsv_iter *it, const uint8_t *wire, size_t len)
+{
+	struct rsv_query tq = {.qtype = it->qtype, .qclass = RSV_CLASS_IN, .has_question = true};
+	struct rsv_cache_key key;
+	answer_key(it, it->target, it->qtype, tq.qname, &key);
+	tq.qname_len = key.qname_len;
+	struct rsv_scan *sc = core_malloc(sizeof(*sc));
+	if (sc && rsv_wire_scan_response(wire, len, &tq, sc) == 0 && !sc->too_many_rrs &&
+	    sc->ancount > 0 && sc->min_ttl != UINT32_MAX && sc->min_ttl > 0) {
+		uint32_t ttl = sc->min_ttl;
+		uint32_t max = ruleset(it)->cfg->server.cache_max_ttl_s;
+		struct rsv_cache_msg cm = {wire, len, sc->ttl_offsets, sc->n_ttls,
+					   ttl > max ? max : ttl};
+		(void)rsv_cache_insert(it->w->server->cache, &key, &cm, core_clock_mono_s());
+	}
+	core_free(sc);
+}
+
+/* The target's answer from the answer cache (fresh, positive), or NULL. */
+static ldns_pkt *cached_target_answer(struct rsv_iter *it)
+{
+	if (ldns_rdf_size(it->target) > RSV_MAX_NAME)
+		return NULL;
+	uint8_t lower[RSV_MAX_NAME];
+	struct rsv_cache_key key;
+	answer_key(it, it->target, it->qtype, lower, &key);
+	uint8_t *buf = core_malloc(CACHE_BUF);
+	size_t len = 0;
+	ldns_pkt *p = NULL;
+	if (buf &&
+	    rsv_cache_lookup(it->w->server->cache, &key, core_clock_mono_s(), 0, 0, buf, CACHE_BUF,
+			     &len) == RSV_CACHE_HIT &&
+	    ldns_wire2pkt(&p, buf, len) != LDNS_STATUS_OK)
+		p = NULL;
+	core_free(buf);
+	if (p && ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR) {
+		ldns_pkt_free(p);
+		p = NULL;
+	}
+	return p;
+}
+
 /* The answer: the chain, then @final (answer RRs of the target), @soa (negative answers). */
 static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_list *final,
 		      const ldns_rr *soa, const ldns_pkt *from)
@@ -864,6 +921,41 @@ static void finish_ok(struct rsv_iter *it, ldns_pkt_rcode rcode, const ldns_rr_l
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	ldns_status st = ldns_pkt2wire(&wire, p, &len);
+	if (st == LDNS_STATUS_OK && rcode == LDNS_RCODE_NOERROR && final &&
+	    ldns_rr_list_rr_count(final) > 0 && ldns_rr_list_rr_count(it->chain) > 0) {
+		/* the same answer without the chain, under the target's own question */
+		ldns_rr_list *all = ldns_pkt_answer(p);
+		size_t skip = ldns_rr_list_rr_count(it->chain);
+		ldns_pkt *tp = ldns_pkt_clone(p);
+		ldns_rr_list *tail = tp ? ldns_rr_list_new() : NULL;
+		for (size_t i = skip; tail && i < ldns_rr_list_rr_count(all); i++)
+			ldns_rr_list_push_rr(tail, ldns_rr_clone(ldns_rr_list_rr(all, i)));
+		ldns_rr *tq = tp ? ldns_rr_new() : NULL;
+		if (tp && tail && tq) {
+			ldns_rr_list_deep_free(ldns_pkt_answer(tp));
+			ldns_pkt_set_answer(tp, tail);
+			ldns_pkt_set_ancount(tp, (uint16_t)ldns_rr_list_rr_count(tail));
+			tail = NULL;
+			ldns_rr_set_owner(tq, ldns_rdf_clone(it->target));
+			ldns_rr_set_type(tq, (ldns_rr_type)it->qtype);
+			ldns_rr_set_class(tq, LDNS_RR_CLASS_IN);
+			ldns_rr_set_question(tq, true);
+			ldns_rr_list_deep_free(ldns_pkt_question(tp));
+			ldns_rr_list *ql = ldns_rr_list_new();
+			ldns_rr_list_push_rr(ql, tq);
+			tq = NULL;
+			ldns_pkt_set_question(tp, ql);
+			ldns_pkt_set_qdcount(tp, 1);
+			uint8_t *tw = NULL;
+			size_t tl = 0;
+			if (ldns_pkt2wire(&tw, tp, &tl) == LDNS_STATUS_OK)
+				cache_target_answer(it, tw, tl);
+			free(tw);
+		}
+		ldns_rr_free(tq);
+		ldns_rr_list_deep_free(tail);
+		ldns_pkt_free(tp);
+	}
 	ldns_pkt_free(p);
 	if (st != LDNS_STATUS_OK) {
 		free(wire);
@@ -1469,6 +1561,22 @@ static void follow_alias(struct rsv_iter *it, const ldns_pkt *p, const ldns_rr *
 	it->target = next;
 	it->minimise = true;
 	it->referrals = 0;
+	/* a target another query resolved already: its cached answer ends the chain */
+	ldns_pkt *cp = cached_target_answer(it);
+	if (cp) {
+		ldns_rr_list *final = select_rrs(ldns_pkt_answer(cp), it->target, it->qtype);
+		if (final && ldns_rr_list_rr_count(final) > 0) {
+			if (it->validate && !ldns_pkt_ad(cp))
+				it->budget->insecure = true;
+			it->sec = it->validate ? SEC_SECURE : SEC_OFF;
+			finish_ok(it, LDNS_RCODE_NOERROR, final, NULL, cp);
+			ldns_rr_list_free(final);
+			ldns_pkt_free(cp);
+			return;
+		}
+		ldns_rr_list_free(final);
+		ldns_pkt_free(cp);
+	}
 	begin(it);
 }
 
@@ -1738,6 +1846,8 @@ int rsv_iter_start(struct rsv_worker *w, const struct rsv_query *q, rsv_iter_don
 	const struct rsv_ruleset *rs = ruleset(it);
 	it->validate = rs->cfg->server.dnssec && !(q->flags & RSV_FLAG_CD);
 	it->want_sigs = q->edns_do;
+	it->cache_flags = (uint8_t)((q->edns_do ? RSV_CACHE_F_DO : 0) |
+				    ((q->flags & RSV_FLAG_CD) ? RSV_CACHE_F_CD : 0));
 	it->budget = &it->own_budget;
 	it->budget->deadline_ms = now_ms() + MAX_TIME_MS;
 	uv_timer_start(&it->timer, start_cb, 0, 0);

@@ -47,6 +47,9 @@ TREE = {
 old DNAME example.test.
 pool A 192.0.2.91
 cached A 192.0.2.92
+target A 192.0.2.94
+cn1 CNAME target
+cn2 CNAME target
 www.blocked A 192.0.2.93
 '''},
     'vn.': {'ns': {'ns1.nic.vn.': '127.0.2.2', 'ns2.nic.vn.': '127.0.2.3'}},
@@ -591,8 +594,11 @@ def test_coalescing(t):
 
 
 def test_cache(t):
-    """A second identical query is answered from the cache: no new question upstream."""
-    with tree(t) as tr, resolver(t, tr) as d:
+    """A second identical query is answered from the cache: no new question upstream. One
+    worker: the cache is shared, but which worker answers a client decides nothing here."""
+    def one_worker(cfg):
+        cfg['server']['workers'] = 1
+    with tree(t) as tr, resolver(t, tr, one_worker) as d:
         key = ('cached.test.', 'A')
         expect_answer(ask(d, key), key)
         before = tr.questions(TLD_TEST)
@@ -601,6 +607,18 @@ def test_cache(t):
         r = expect_answer(ask(d, key), key)
         eq(tr.questions(TLD_TEST)[len(before):], [], 'questions upstream for the second query')
         check(r.ttl('cached.test.', 'A') <= 3600, 'TTL above the zone\'s')
+        # the end of a CNAME chain is cached under its own name too: another CNAME to it, and
+        # a query for it, do not ask it again
+        r = ask(d, ('cn1.test.', 'A'))
+        eq(r.values('target.test.', 'A'), ['192.0.2.94'], 'cn1.test. A (through the CNAME)')
+        mark = len(tr.questions(TLD_TEST))
+        r = ask(d, ('cn2.test.', 'A'))
+        eq(r.values('cn2.test.', 'CNAME'), ['target.test.'], 'cn2.test. CNAME')
+        eq(r.values('target.test.', 'A'), ['192.0.2.94'], 'cn2.test. A (through the CNAME)')
+        r = ask(d, ('target.test.', 'A'))
+        eq(r.values('target.test.', 'A'), ['192.0.2.94'], 'target.test. A')
+        asked_again = [q for q in tr.questions(TLD_TEST)[mark:] if q[1].lower() == 'target.test.']
+        eq(asked_again, [], 'questions for target.test. after cn1.test. resolved it')
 
 
 def blocking(t):
