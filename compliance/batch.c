@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/assert.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 #define KEY_PREFIX "lanhmanh-ed25519 "
 #define SIG_PREFIX "ed25519="
@@ -219,40 +220,6 @@ void cmpl_batch_new_key(const char *reporter_id, char *out, size_t size)
 
 /* ---- JSON ---- */
 
-/* Length of the valid UTF-8 sequence at @s (at most @n bytes), 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* no overlong forms, no surrogates, nothing past U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /*
  * Append @s as a JSON string. Quotes and backslashes are escaped, control characters written
  * as \u00XX, and bytes that are not UTF-8 replaced by U+FFFD, so the body is always valid
@@ -267,7 +234,7 @@ static int json_str(struct core_buf *b, const char *s)
 		size_t run = 0;
 		/* copy the longest run that needs no escaping at once */
 		while (run < n && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\') {
-			size_t l = utf8_seq(p + run, n - run);
+			size_t l = core_utf8_seq_len(p + run, n - run);
 			if (l == 0)
 				break;
 			run += l;

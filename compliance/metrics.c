@@ -21,6 +21,7 @@
 #include "core/assert.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 /* Prometheus scrapes one at a time; a few more connections leave room for a curl by hand. */
 #define CONN_LIMIT 16u
@@ -61,43 +62,6 @@ static void put_str(struct line *l, const char *s)
 	put(l, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at @s (@n bytes left), 0 when it is not one (RFC 3629:
- * no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	return len;
-}
-
 /*
  * Append @s escaped as the text format wants: backslash and line feed always, the double quote
  * inside label values (@quoted). Bytes that are not UTF-8 become U+FFFD, since a scraper
@@ -109,7 +73,7 @@ static void put_escaped(struct line *l, const char *s, bool quoted)
 	size_t n = strlen(s);
 
 	while (n > 0) {
-		size_t k = utf8_len(p, n);
+		size_t k = core_utf8_seq_len(p, n);
 		if (k == 0) {
 			put_str(l, "\xef\xbf\xbd");
 			k = 1;

@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "resolver/blockpage-page.h"
 
 /* Limits that keep one client, or many, from exhausting the block page. */
@@ -99,43 +100,6 @@ struct bp_post {
  * Text helpers.
  */
 
-/**
- * Length of the valid UTF-8 sequence at @s (at most @n bytes available), 0 when invalid:
- * overlong forms, surrogates and code points past U+10FFFF are invalid.
- */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /** A page being built: a bounded buffer and a sticky error, so builders need not check each step. */
 struct html {
 	struct core_buf b;
@@ -170,7 +134,7 @@ static void put_esc(struct html *h, const char *s, size_t max)
 	size_t i = 0;
 
 	while (i < n && h->err == 0) {
-		size_t l = utf8_seq_len(p + i, n - i);
+		size_t l = core_utf8_seq_len(p + i, n - i);
 		if (i + (l ? l : 1) > max) {
 			put(h, "…");
 			break;
@@ -211,7 +175,7 @@ static int json_str(struct core_buf *b, const char *s)
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0;) {
-		size_t l = utf8_seq_len(p + i, n - i);
+		size_t l = core_utf8_seq_len(p + i, n - i);
 		if (l == 0) {
 			r = core_buf_add(b, "\\ufffd", 6);
 			i++;
@@ -1399,7 +1363,7 @@ static int put_plain(struct core_buf *out, const char *s)
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0;) {
-		size_t l = utf8_seq_len(p + i, n - i);
+		size_t l = core_utf8_seq_len(p + i, n - i);
 		if (l == 0 || p[i] < 0x20 || p[i] == 0x7f) {
 			r = core_buf_add(out, "?", 1);
 			i++;
