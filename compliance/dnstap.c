@@ -209,6 +209,22 @@ static void submit(struct cmpl_dnstap *d, struct dnstap_queue *q, Dnstap__Messag
 	}
 }
 
+/* The fields a client query and a client response share: @type, the endpoints, the protocol;
+ * @now gets the time. False when the addresses cannot be written (nothing to send). */
+static bool client_message(Dnstap__Message *m, Dnstap__Message__Type type,
+			   const struct sockaddr *client, const struct sockaddr *local, bool tcp,
+			   struct sockaddr_in6 *client_copy, struct sockaddr_in6 *local_copy,
+			   struct timespec *now)
+{
+	if (!set_endpoints(m, client, local, client_copy, local_copy))
+		return false;
+	(void)clock_gettime(CLOCK_REALTIME, now);
+	m->type = type;
+	m->socket_protocol = tcp ? DNSTAP__SOCKET_PROTOCOL__TCP : DNSTAP__SOCKET_PROTOCOL__UDP;
+	m->has_socket_protocol = true;
+	return true;
+}
+
 void cmpl_dnstap_client_query(struct cmpl_dnstap *d, unsigned queue, const struct sockaddr *client,
 			      const struct sockaddr *local, bool tcp, const uint8_t *msg,
 			      size_t len)
@@ -217,14 +233,10 @@ void cmpl_dnstap_client_query(struct cmpl_dnstap *d, unsigned queue, const struc
 	struct sockaddr_in6 client_copy, local_copy;
 	struct timespec now;
 
-	if (core_fails_assert(queue < d->n_queues))
+	if (core_fails_assert(queue < d->n_queues) ||
+	    !client_message(&m, DNSTAP__MESSAGE__TYPE__CLIENT_QUERY, client, local, tcp,
+			    &client_copy, &local_copy, &now))
 		return;
-	if (!set_endpoints(&m, client, local, &client_copy, &local_copy))
-		return;
-	(void)clock_gettime(CLOCK_REALTIME, &now);
-	m.type = DNSTAP__MESSAGE__TYPE__CLIENT_QUERY;
-	m.socket_protocol = tcp ? DNSTAP__SOCKET_PROTOCOL__TCP : DNSTAP__SOCKET_PROTOCOL__UDP;
-	m.has_socket_protocol = true;
 	m.query_time_sec = (uint64_t)now.tv_sec;
 	m.query_time_nsec = (uint32_t)now.tv_nsec;
 	m.has_query_time_sec = m.has_query_time_nsec = true;
@@ -243,14 +255,10 @@ void cmpl_dnstap_client_response(struct cmpl_dnstap *d, unsigned queue,
 	struct sockaddr_in6 client_copy, local_copy;
 	struct timespec now;
 
-	if (core_fails_assert(queue < d->n_queues))
+	if (core_fails_assert(queue < d->n_queues) ||
+	    !client_message(&m, DNSTAP__MESSAGE__TYPE__CLIENT_RESPONSE, client, local, tcp,
+			    &client_copy, &local_copy, &now))
 		return;
-	if (!set_endpoints(&m, client, local, &client_copy, &local_copy))
-		return;
-	(void)clock_gettime(CLOCK_REALTIME, &now);
-	m.type = DNSTAP__MESSAGE__TYPE__CLIENT_RESPONSE;
-	m.socket_protocol = tcp ? DNSTAP__SOCKET_PROTOCOL__TCP : DNSTAP__SOCKET_PROTOCOL__UDP;
-	m.has_socket_protocol = true;
 	m.response_time_sec = (uint64_t)now.tv_sec;
 	m.response_time_nsec = (uint32_t)now.tv_nsec;
 	m.has_response_time_sec = m.has_response_time_nsec = true;

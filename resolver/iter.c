@@ -469,8 +469,9 @@ void rsv_iter_cancel(struct rsv_iter *it)
 
 /* ---- the infrastructure cache --------------------------------------------------------------- */
 
-static void cache_key(struct rsv_worker *w, const ldns_rdf *name, uint16_t type, uint8_t *lower,
-		      struct rsv_cache_key *key)
+/* The cache key of (@name, @type) with @flags; @lower receives the name in lower case. */
+static void cache_key(struct rsv_worker *w, const ldns_rdf *name, uint16_t type, uint8_t flags,
+		      uint8_t *lower, struct rsv_cache_key *key)
 {
 	size_t n = ldns_rdf_size(name);
 	memcpy(lower, ldns_rdf_data(name), n);
@@ -483,7 +484,7 @@ static void cache_key(struct rsv_worker *w, const ldns_rdf *name, uint16_t type,
 		.qname_len = (uint8_t)n,
 		.qtype = type,
 		.qclass = RSV_CLASS_IN,
-		.flags = RSV_CACHE_F_INFRA,
+		.flags = flags,
 	};
 	rsv_cache_key_hash(w->server->cache, key);
 }
@@ -523,7 +524,7 @@ static void cache_put(struct rsv_worker *w, const ldns_rdf *name, uint16_t type,
 	if (ttl > 0 && ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK) {
 		struct rsv_query sq = {.qtype = type, .qclass = RSV_CLASS_IN, .has_question = true};
 		struct rsv_cache_key key;
-		cache_key(w, name, type, sq.qname, &key);
+		cache_key(w, name, type, RSV_CACHE_F_INFRA, sq.qname, &key);
 		sq.qname_len = key.qname_len;
 		struct rsv_scan *sc = core_malloc(sizeof(*sc));
 		if (sc && rsv_wire_scan_response(wire, len, &sq, sc) == 0 && !sc->too_many_rrs) {
@@ -543,7 +544,7 @@ static ldns_pkt *cache_get(struct rsv_worker *w, const ldns_rdf *name, uint16_t 
 		return NULL;
 	uint8_t lower[RSV_MAX_NAME];
 	struct rsv_cache_key key;
-	cache_key(w, name, type, lower, &key);
+	cache_key(w, name, type, RSV_CACHE_F_INFRA, lower, &key);
 	uint8_t *buf = core_malloc(CACHE_BUF);
 	if (!buf)
 		return NULL;
@@ -797,15 +798,6 @@ static void push_sigs(ldns_rr_list *out, const ldns_rr_list *list, const ldns_rd
 	}
 }
 
-/* The client-answer cache key of (@name, @type) with the client's DO/CD flags. */
-static void answer_key(struct rsv_iter *it, const ldns_rdf *name, uint16_t type, uint8_t *lower,
-		       struct rsv_cache_key *key)
-{
-	cache_key(it->w, name, type, lower, key);
-	key->flags = it->cache_flags;
-	rsv_cache_key_hash(it->w->server->cache, key);
-}
-
 /*
  * At the end of a CNAME chain, store the target's own answer (@wire, a message for the target's
  * question) in the answer cache as a client's query of it would have: the next query for the
@@ -815,7 +807,7 @@ static void cache_target_answer(struct rsv_iter *it, const uint8_t *wire, size_t
 {
 	struct rsv_query tq = {.qtype = it->qtype, .qclass = RSV_CLASS_IN, .has_question = true};
 	struct rsv_cache_key key;
-	answer_key(it, it->target, it->qtype, tq.qname, &key);
+	cache_key(it->w, it->target, it->qtype, it->cache_flags, tq.qname, &key);
 	tq.qname_len = key.qname_len;
 	struct rsv_scan *sc = core_malloc(sizeof(*sc));
 	if (sc && rsv_wire_scan_response(wire, len, &tq, sc) == 0 && !sc->too_many_rrs &&
@@ -836,7 +828,7 @@ static ldns_pkt *cached_target_answer(struct rsv_iter *it)
 		return NULL;
 	uint8_t lower[RSV_MAX_NAME];
 	struct rsv_cache_key key;
-	answer_key(it, it->target, it->qtype, lower, &key);
+	cache_key(it->w, it->target, it->qtype, it->cache_flags, lower, &key);
 	uint8_t *buf = core_malloc(CACHE_BUF);
 	size_t len = 0;
 	ldns_pkt *p = NULL;

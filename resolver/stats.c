@@ -2,9 +2,11 @@
 /* Compliance statistics in the daemon: fold, store, spool, upload (see stats.h). */
 #include "resolver/stats.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,15 +14,11 @@
 #include <urcu-qsbr.h>
 #include <uv.h>
 
-#include "config.h"
-
-#include <arpa/inet.h>
-#include <sodium.h>
-
 #include "compliance/batch.h"
 #include "compliance/qlog.h"
 #include "compliance/records.h"
 #include "compliance/store.h"
+#include "config.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/dname.h"
@@ -38,9 +36,9 @@
 #define BACKOFF_MAX_MS 300000u
 #define PRUNE_EVERY_S 3600
 #define POST_TIMEOUT_MS 60000u
-#define MAX_HELD 64 /* objects kept for naming; a fold comes early when they pile up */
+#define MAX_HELD 64	/* objects kept for naming; a fold comes early when they pile up */
 #define QLOG_SLOTS 4096 /* per worker: blocked queries between two drains */
-#define QLOG_BATCH 512 /* log lines written per transaction */
+#define QLOG_BATCH 512	/* log lines written per transaction */
 #define DRAIN_EVERY_MS 1000
 
 /* Names of one lists generation: what a tally key's list and category mean. */
@@ -298,9 +296,9 @@ static void name_unit(const struct rsv_ruleset *rs, uint32_t unit, uint16_t grou
 		snprintf(u->id, sizeof(u->id), "other");
 		snprintf(u->name, sizeof(u->name), "other");
 	}
-	const struct pol_group *g = rs && group < pol_policy_group_count(rs->policy)
-					    ? pol_policy_group(rs->policy, group)
-					    : NULL;
+	const struct pol_group *g = rs && group < pol_policy_group_count(rs->policy) ?
+					    pol_policy_group(rs->policy, group) :
+					    NULL;
 	snprintf(u->group, sizeof(u->group), "%s", g ? g->name : "other");
 }
 
@@ -308,6 +306,46 @@ struct fold_ctx {
 	struct rsv_stats *st;
 	int err;
 };
+
+/* What blocked a CMPL_EV_BLOCK key, named with the lists generation that counted it. */
+struct block_names {
+	const char *category, *list, *version;
+};
+
+static void name_block(const struct rsv_stats *st, const struct cmpl_tally_key *k,
+		       struct block_names *b)
+{
+	const struct names *n = names_find(st, k->lists_gen);
+	b->category = "deny";
+	b->version = "";
+	if (k->category != CMPL_NO_CATEGORY)
+		b->category =
+			n && n->categories[k->category] ? n->categories[k->category] : "unknown";
+	switch (k->by) {
+	case CMPL_BY_GROUP_DENY:
+		b->list = "deny (group)";
+		break;
+	case CMPL_BY_NETWORK_DENY:
+		b->list = "deny (network)";
+		break;
+	default:
+		if (n && k->list < n->n) {
+			b->list = n->list[k->list];
+			b->version = n->version[k->list];
+		} else {
+			b->list = "built-in";
+		}
+		break;
+	}
+}
+
+/* Wire name @name as text without its final dot, into @out (@size bytes). */
+static void name_to_text(const uint8_t *name, size_t len, char *out, size_t size)
+{
+	size_t n = core_dname_to_text(name, len, out, size);
+	if (n > 1 && out[n - 1] == '.')
+		out[n - 1] = '\0';
+}
 
 static void fold_key(void *arg, const struct cmpl_tally_key *k, uint64_t count)
 {
@@ -319,31 +357,12 @@ static void fold_key(void *arg, const struct cmpl_tally_key *k, uint64_t count)
 	if (k->event == CMPL_EV_QUERY) {
 		r = cmpl_interval_add_total(&st->iv, u.id, u.name, u.province, u.group, count, 0);
 	} else {
-		const struct names *n = names_find(st, k->lists_gen);
-		const char *category = "deny", *list, *version = "";
-		if (k->category != CMPL_NO_CATEGORY)
-			category = n && n->categories[k->category] ? n->categories[k->category]
-								   : "unknown";
-		switch (k->by) {
-		case CMPL_BY_GROUP_DENY:
-			list = "deny (group)";
-			break;
-		case CMPL_BY_NETWORK_DENY:
-			list = "deny (network)";
-			break;
-		default:
-			if (n && k->list < n->n) {
-				list = n->list[k->list];
-				version = n->version[k->list];
-			} else {
-				list = "built-in";
-			}
-			break;
-		}
+		struct block_names b;
+		name_block(st, k, &b);
 		r = cmpl_interval_add_total(&st->iv, u.id, u.name, u.province, u.group, 0, count);
 		if (r == 0)
-			r = cmpl_interval_add_block(&st->iv, u.id, u.group, category, list, version,
-						    count);
+			r = cmpl_interval_add_block(&st->iv, u.id, u.group, b.category, b.list,
+						    b.version, count);
 	}
 	if (r != 0)
 		fc->err = r;
@@ -356,9 +375,7 @@ static void fold_top(void *arg, uint32_t unit, uint16_t rs_gen, const uint8_t *n
 	struct unit_names u;
 	name_unit(ruleset_find(fc->st, rs_gen), unit, UINT16_MAX, &u);
 	char text[CORE_DNAME_TEXT_MAX];
-	size_t n = core_dname_to_text(name, len, text, sizeof(text));
-	if (n > 1 && text[n - 1] == '.')
-		text[n - 1] = '\0';
+	name_to_text(name, len, text, sizeof(text));
 	int r = cmpl_interval_add_top(&fc->st->iv, u.id, text, count);
 	if (r != 0)
 		fc->err = r;
@@ -425,27 +442,17 @@ static void drain_one(void *arg, const struct cmpl_qlog_entry *e)
 	const struct cmpl_tally_key *k = &e->key;
 	name_unit(ruleset_find(st, k->rs_gen), k->unit, k->group, &dc->u[i]);
 	name_client(st, e, dc->client[i], sizeof(dc->client[i]));
-	size_t n = core_dname_to_text(e->qname, e->qname_len, dc->qname[i], sizeof(dc->qname[i]));
-	if (n > 1 && dc->qname[i][n - 1] == '.')
-		dc->qname[i][n - 1] = '\0';
-	const struct names *nm = names_find(st, k->lists_gen);
-	const char *category = "deny", *list = "built-in";
-	if (k->category != CMPL_NO_CATEGORY && nm && nm->categories[k->category])
-		category = nm->categories[k->category];
-	if (k->by == CMPL_BY_GROUP_DENY)
-		list = "deny (group)";
-	else if (k->by == CMPL_BY_NETWORK_DENY)
-		list = "deny (network)";
-	else if (nm && k->list < nm->n)
-		list = nm->list[k->list];
+	name_to_text(e->qname, e->qname_len, dc->qname[i], sizeof(dc->qname[i]));
+	struct block_names b;
+	name_block(st, k, &b);
 	dc->q[i] = (struct cmpl_logged_query){
 		.time = e->time,
 		.client = dc->client[i],
 		.network_id = dc->u[i].id,
 		.group = dc->u[i].group,
 		.qname = dc->qname[i],
-		.category = category,
-		.list = list,
+		.category = b.category,
+		.list = b.list,
 		.qtype = e->qtype,
 	};
 	if (++dc->n == QLOG_BATCH)
@@ -471,7 +478,9 @@ static void drain_qlog(struct rsv_stats *st)
 	drain_flush(dc);
 	core_free(dc);
 	if (dropped > st->qlog_dropped)
-		core_log_warn("stats", "query log: %" PRIu64 " blocked queries not logged (too many at once)",
+		core_log_warn("stats",
+			      "query log: %" PRIu64
+			      " blocked queries not logged (too many at once)",
 			      dropped - st->qlog_dropped);
 	st->qlog_dropped = dropped;
 }
@@ -552,13 +561,15 @@ static int close_interval(struct rsv_stats *st, int64_t end)
 	int r = cmpl_store_save_interval(st->store, &st->iv, st->export ? &st->ex : NULL, &id);
 	if (r != 0) {
 		/* The counts stay in memory and go with the next interval. */
-		core_log_err("stats", "cannot store the interval: %s; its counts are kept for the next one",
+		core_log_err("stats",
+			     "cannot store the interval: %s; its counts are kept for the next one",
 			     core_strerror(r));
 		return r;
 	}
-	core_log_info("stats", "interval %" PRId64 " stored: %" PRIu64 " queries, %" PRIu64
-		      " blocked, %zu networks", id, st->iv.queries, st->iv.blocked,
-		      st->iv.n_totals);
+	core_log_info("stats",
+		      "interval %" PRId64 " stored: %" PRIu64 " queries, %" PRIu64
+		      " blocked, %zu networks",
+		      id, st->iv.queries, st->iv.blocked, st->iv.n_totals);
 	cmpl_interval_fini(&st->iv);
 	st->iv_open = false;
 	r = open_interval(st, end);
@@ -571,7 +582,8 @@ static int close_interval(struct rsv_stats *st, int64_t end)
 		int64_t gone = cmpl_store_prune(st->store, now_s(), st->retention_days);
 		st->last_prune = now_s();
 		if (gone > 0)
-			core_log_info("stats", "retention: %" PRId64 " rows older than %u days deleted",
+			core_log_info("stats",
+				      "retention: %" PRId64 " rows older than %u days deleted",
 				      gone, st->retention_days);
 	}
 	upload_next(st);
@@ -621,7 +633,8 @@ static void upload_done(void *arg, const struct rsv_fetch_result *res)
 	if (res->status == 0 || res->http_code == 409) {
 		/* 409: the authority has it already (an acknowledgement we did not see) */
 		if (cmpl_store_outbox_ack(st->store, seq) != 0)
-			core_log_err("stats", "cannot delete batch %" PRId64 " from the spool", seq);
+			core_log_err("stats", "cannot delete batch %" PRId64 " from the spool",
+				     seq);
 		st->last_success = now_s();
 		st->backoff_ms = 0;
 		st->last_error[0] = '\0';
@@ -831,7 +844,8 @@ void rsv_stats_lists_published(struct rsv_stats *st, const struct rsv_lists *lis
 		(void)close_interval(st, now_s());
 	struct names *n = names_new(st, lists);
 	if (!n || st->n_names == MAX_HELD) {
-		core_log_err("stats", "out of memory: blocks of the new lists will be named 'unknown'");
+		core_log_err("stats",
+			     "out of memory: blocks of the new lists will be named 'unknown'");
 		names_free(n);
 		return;
 	}
@@ -842,8 +856,8 @@ void rsv_stats_lists_published(struct rsv_stats *st, const struct rsv_lists *lis
 		int64_t applied = (int)i == n->national ? n->national_applied : lists->built_at;
 		(void)cmpl_store_note_version(st->store, n->list[i], n->category[i], n->version[i],
 					      applied ? applied : now_s(),
-					      strncmp(n->version[i], "serial", 6) == 0 ? "sync"
-										       : "file",
+					      strncmp(n->version[i], "serial", 6) == 0 ? "sync" :
+											 "file",
 					      lists->status[i].entries);
 	}
 }
@@ -857,7 +871,9 @@ void rsv_stats_apply_cfg(struct rsv_stats *st, const struct cfg_root *cfg)
 		       (c->authority_url && strcmp(c->authority_url, st->url) != 0) ||
 		       (c->store && strcmp(c->store, st->store_path) != 0);
 	if (restart)
-		core_log_warn("stats", "compliance.store, authority or the section itself changed: restart lanhmanhd to apply it");
+		core_log_warn(
+			"stats",
+			"compliance.store, authority or the section itself changed: restart lanhmanhd to apply it");
 	uint32_t old_interval = st->interval_s;
 	copy_settings(st, cfg);
 	if (st->interval_s != old_interval && st->timers_open)
@@ -898,19 +914,24 @@ void rsv_stats_status(struct rsv_stats *st, struct core_buf *out)
 	(void)core_buf_printf(out, "statistics: %s, every %u s, this interval since %s\n",
 			      st->store_path, st->interval_s, since);
 	if (st->lost)
-		(void)core_buf_printf(out, "statistics: ALERT %" PRIu64 " events could not be counted (tables full)\n",
+		(void)core_buf_printf(out,
+				      "statistics: ALERT %" PRIu64
+				      " events could not be counted (tables full)\n",
 				      st->lost);
 	if (!st->export) {
 		(void)core_buf_printf(out, "export: off (no compliance.authority)\n");
 		return;
 	}
-	(void)core_buf_printf(out, "export: %s, spool %" PRIu64 " batches (%" PRIu64 " of %" PRIu64
-			      " bytes)%s\n",
-			      st->url, st->depth.batches, st->depth.bytes, st->ex.spool_limit_bytes,
-			      st->posting ? ", uploading" : "");
+	(void)core_buf_printf(
+		out, "export: %s, spool %" PRIu64 " batches (%" PRIu64 " of %" PRIu64 " bytes)%s\n",
+		st->url, st->depth.batches, st->depth.bytes, st->ex.spool_limit_bytes,
+		st->posting ? ", uploading" : "");
 	if (st->depth.waiting)
-		(void)core_buf_printf(out, "export: ALERT spool full: %" PRIu64 " intervals wait for room (kept in the store; nothing is lost while the authority catches up)\n",
-				      st->depth.waiting);
+		(void)core_buf_printf(
+			out,
+			"export: ALERT spool full: %" PRIu64
+			" intervals wait for room (kept in the store; nothing is lost while the authority catches up)\n",
+			st->depth.waiting);
 	if (st->last_success) {
 		char t[32];
 		format_utc(st->last_success, t, sizeof(t));
